@@ -1,0 +1,114 @@
+"""The blocking detector: who held the hub too long, and where.
+
+Cooperative scheduling starves everyone when one microthread computes or
+calls a blocking function without yielding.  Like gevent's monitor thread
+(max_blocking_time), asyncio's slow-callback warning and curio's
+longblock, an OS thread samples each watched loop: if the same callback has
+been running for longer than the threshold, it reports the microthread and
+the stack it is stuck in.  Off by default; the test suite turns it on.
+
+The loop pays two attribute stores per callback (``current``, ``ticks``);
+the sampling thread does the rest.
+"""
+
+import sys
+import threading
+import time
+import traceback
+import weakref
+
+__all__ = ["enable", "disable", "attach", "Report", "enabled"]
+
+
+class Report:
+    """One long block: which callback or microthread, how long, its stack."""
+
+    def __init__(self, culprit, seconds, stack):
+        self.culprit = culprit
+        self.seconds = seconds
+        self.stack = stack
+
+    def __str__(self):
+        return (f"blocking detector: {self.culprit} held the hub for "
+                f"{self.seconds:.2f} s without yielding; it is here:\n"
+                + "".join(self.stack))
+
+
+class _Detector(threading.Thread):
+    """The sampling thread; one per process, watching every attached loop."""
+
+    def __init__(self, threshold, report):
+        super().__init__(name="microthread-detector", daemon=True)
+        self.threshold = threshold
+        self.report = report
+        self.loops = weakref.WeakSet()
+        self._stop_event = threading.Event()
+        self._seen = {}   # loop -> (ticks, first seen at, reported yet)
+
+    def run(self):
+        while not self._stop_event.wait(self.threshold / 4):
+            for loop in list(self.loops):
+                self._sample(loop)
+
+    def _sample(self, loop):
+        ticks, current = loop.ticks, loop.current
+        if current is None:
+            self._seen.pop(loop, None)
+            return
+        now = time.monotonic()
+        seen = self._seen.get(loop)
+        if seen is None or seen[0] != ticks:
+            self._seen[loop] = (ticks, now, False)
+        elif not seen[2] and now - seen[1] >= self.threshold:
+            self._seen[loop] = (ticks, seen[1], True)
+            self.report(Report(_culprit(current), now - seen[1],
+                               _stack_of(loop.thread_ident)))
+
+    def stop(self):
+        self._stop_event.set()
+        self.join()
+
+
+_detector = None
+
+
+def _print(report):
+    print(report, file=sys.stderr)
+
+
+def enable(threshold=0.5, report=_print):
+    """Watch every loop a hub runs; report blocks longer than threshold."""
+    global _detector
+    disable()
+    _detector = _Detector(threshold, report)
+    _detector.start()
+
+
+def disable():
+    """Stop watching (the loops keep working, unwatched)."""
+    global _detector
+    if _detector is not None:
+        _detector.stop()
+        _detector = None
+
+
+def enabled():
+    return _detector is not None
+
+
+def attach(loop):
+    """Watch loop, if the detector is on (hubs call this when made)."""
+    if _detector is not None:
+        _detector.loops.add(loop)
+
+
+def _culprit(callback):
+    """The microthread behind a callback (a bound switch) or the callback."""
+    owner = getattr(callback, "__self__", None)
+    target = getattr(callback, "greenlet", None) or owner or callback
+    return repr(target)
+
+
+def _stack_of(thread_ident):
+    frame = sys._current_frames().get(thread_ident)
+    return traceback.format_stack(frame) if frame is not None else []

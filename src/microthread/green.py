@@ -1,0 +1,143 @@
+"""Green sockets: blocking-style code over non-blocking sockets and the hub.
+
+The slide 区别在send的实现 shows ``GreenSocket.send``: try the system call
+first and wait only when the kernel says EAGAIN.  The seed waited for
+writability before *every* send; a socket is writable almost always, so
+that costs a poll per send for nothing.  Every method here has that shape,
+so a microthread reads like a thread and switches only where it would block.
+
+Errors are the OS's: a reset peer raises ConnectionResetError, a closed
+peer makes ``recv`` return b"".  EINTR is retried by Python itself (PEP
+475).  ``close()`` goes through the hub, which wakes anyone still waiting
+on the fd with an error naming it before the fd number can be reused.
+"""
+
+import errno
+import os
+import socket
+
+from .hub import close_fd, wait_fd
+from .pollers import READ, WRITE
+from .sendall import sendall
+
+__all__ = ["GreenSocket", "connect", "listen", "close"]
+
+
+class GreenSocket:
+    """A socket whose blocking calls switch to the hub instead of blocking."""
+
+    def __init__(self, sock, timeout=None):
+        sock.setblocking(False)
+        self._sock = sock
+        self._fd = sock.fileno()
+        self.timeout = timeout          # seconds for each wait, None: no limit
+
+    def __repr__(self):
+        return f"<GreenSocket fd={self._fd}>"
+
+    def fileno(self):
+        return self._fd
+
+    @property
+    def socket(self):
+        """The underlying non-blocking socket."""
+        return self._sock
+
+    def send(self, data):
+        """先试着发；内核说 EAGAIN 才等 fd 可写。"""
+        while True:
+            try:
+                return self._sock.send(data)
+            except BlockingIOError:
+                wait_fd(self._fd, WRITE, self.timeout)
+
+    def recv(self, size):
+        """Read up to size bytes; b"" means the peer closed."""
+        while True:
+            try:
+                return self._sock.recv(size)
+            except BlockingIOError:
+                wait_fd(self._fd, READ, self.timeout)
+
+    def recv_into(self, buffer, size=0):
+        while True:
+            try:
+                return self._sock.recv_into(buffer, size)
+            except BlockingIOError:
+                wait_fd(self._fd, READ, self.timeout)
+
+    def sendall(self, data):
+        """The very sendall threads use, over this green ``send``."""
+        sendall(self, data)
+
+    def accept(self):
+        """Wait for a connection; returns (GreenSocket, address)."""
+        while True:
+            try:
+                conn, address = self._sock.accept()
+            except BlockingIOError:
+                wait_fd(self._fd, READ, self.timeout)
+            else:
+                return GreenSocket(conn, self.timeout), address
+
+    def connect(self, address):
+        """Connect without blocking the hub; raises the OS's error."""
+        error = self._sock.connect_ex(address)
+        if error in _IN_PROGRESS:
+            wait_fd(self._fd, WRITE, self.timeout)
+            error = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            raise OSError(error, f"connect to {address} failed on fd "
+                                 f"{self._fd}: {_strerror(error)}")
+
+    def shutdown(self, how):
+        self._sock.shutdown(how)
+
+    def close(self):
+        """Close through the hub: waiters wake with an error naming the fd."""
+        if self._sock.fileno() >= 0:
+            close_fd(self._fd)
+            self._sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def listen(address=("127.0.0.1", 0), backlog=1024, reuse_port=False):
+    """A green listening TCP socket, bound to loopback by default."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.listen(backlog)
+    return GreenSocket(sock)
+
+
+def connect(address, timeout=None):
+    """A green TCP connection to address (a (host, port) pair)."""
+    sock = GreenSocket(socket.socket(socket.AF_INET, socket.SOCK_STREAM),
+                       timeout)
+    try:
+        sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def close(sock):
+    """Close any socket through the runtime (see GreenSocket.close)."""
+    if sock.fileno() >= 0:
+        close_fd(sock.fileno())
+        sock.close()
+
+
+_IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN}
+
+
+def _strerror(code):
+    return os.strerror(code)

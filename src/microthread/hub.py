@@ -1,0 +1,374 @@
+"""The hub: one greenlet per OS thread that runs that thread's event loop.
+
+This backs the slide 区别在send的实现.  A microthread that would block
+registers its own ``switch`` as the loop callback and switches to the hub;
+the hub runs the loop, and when the event comes the loop calls that
+``switch``, resuming the microthread where it stopped.  That is cooperative
+scheduling: a switch happens only where code waits.
+
+The slide function is ``wait_fd``.  What makes it safe lives here:
+
+- one waiting microthread per (fd, event) -- two readers of one socket is a
+  bug that asyncio hides by replacing the first callback; we refuse it;
+- cleanup in ``finally``, so timeouts, errors and kills never leave a
+  stale callback behind;
+- closing an fd through ``close_fd`` wakes its waiters with an error that
+  names the fd, instead of leaving them asleep forever;
+- when nothing can ever wake anyone, the main greenlet gets
+  ``BlockedForever`` naming every blocked microthread and what it waits on;
+- a timed wait re-arms one timer per microthread instead of pushing a new
+  heap entry each time (the idle-timeout hot path).
+
+The main greenlet can call all of this: it blocks and the hub runs.
+"""
+
+import itertools
+import threading
+import time
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from . import detector
+from .loop import get_loop
+from .pollers import READ, WRITE
+
+__all__ = ["Hub", "Microthread", "Timeout", "BlockedForever", "FdClosedError",
+           "get_hub", "wait_fd", "spawn", "sleep", "close_fd"]
+
+_EVENT_NAMES = {READ: "READ", WRITE: "WRITE"}
+
+
+class Timeout(BaseException):
+    """Raised in a microthread whose wait took too long.
+
+    A BaseException, as in gevent, so that a stray ``except Exception`` in
+    the waiting code cannot swallow it and wait on forever.  Use it as a
+    context manager around any wait, or through ``timeout=`` arguments:
+
+    >>> with Timeout(0.01):
+    ...     sleep(1)
+    >>> print("timed out, and went on")
+    timed out, and went on
+    """
+
+    def __init__(self, seconds=None, what=None):
+        super().__init__(seconds, what)
+        self.seconds = seconds
+        self.what = what
+        self._timer = None
+
+    def __str__(self):
+        what = f" waiting for {self.what}" if self.what else ""
+        return f"timed out after {self.seconds} s{what}"
+
+    def __enter__(self):
+        if self.seconds is not None:
+            hub = get_hub()
+            self._timer = hub.loop.call_later(
+                self.seconds, hub.throw_into, getcurrent(), self)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        return value is self
+
+
+class BlockedForever(RuntimeError):
+    """Nothing can ever wake the blocked microthreads: a deadlock."""
+
+
+class FdClosedError(OSError):
+    """The fd a microthread waited on was closed through the runtime."""
+
+    def __init__(self, fd, event, waiter):
+        import errno
+        super().__init__(errno.EBADF,
+                         f"fd {fd} was closed while {who(waiter)} waited for "
+                         f"{_EVENT_NAMES.get(event, event)} on it")
+        self.fd = fd
+
+
+class Waiter:
+    """A one-shot wakeup for a parked greenlet; stale calls do nothing.
+
+    Wakeups that go through the ready queue (sleep, Event, join) can arrive
+    after the wait they were meant for has ended, by timeout or kill.  The
+    waiter is disarmed when its wait ends, so a late call is harmless.
+    """
+
+    __slots__ = ("greenlet", "armed", "value")
+
+    def __init__(self, thread):
+        self.greenlet = thread
+        self.armed = True
+        self.value = None
+
+    def __call__(self, value=None):
+        if self.armed:
+            self.armed = False
+            self.value = value
+            self.greenlet.switch(value)
+
+
+class Hub(greenlet):
+    """Runs the loop; microthreads switch here when they would block."""
+
+    def __init__(self, loop):
+        root = getcurrent()
+        while root.parent is not None:
+            root = root.parent
+        super().__init__(parent=root)
+        self.loop = loop
+        self.thread_ident = threading.get_ident()
+        self.fd_waiters = {}      # (fd, event) -> the one greenlet waiting
+        self.parked = {}          # greenlet -> what it waits for (not an fd)
+
+    def run(self):
+        loop = self.loop
+        while True:
+            if loop.idle_forever():
+                self.parent.throw(BlockedForever(self.describe_blocked()))
+                continue
+            loop.run_once()
+
+    # -- the waiting side ------------------------------------------------
+
+    def claim(self, fd, event, thread):
+        """Record thread as the one waiter of (fd, event), or refuse."""
+        if thread is self:
+            raise RuntimeError(
+                f"wait for fd {fd} inside the hub: a loop callback must not "
+                f"block; spawn a microthread to do the waiting")
+        other = self.fd_waiters.get((fd, event))
+        if other is not None:
+            raise RuntimeError(
+                f"fd {fd} already has a microthread waiting for "
+                f"{_EVENT_NAMES.get(event, event)}: {who(other)}; two waiters "
+                f"on one fd would steal each other's data")
+        self.fd_waiters[fd, event] = thread
+        thread._mt_waiting = (fd, event)    # for the Timeout's message
+
+    def release(self, fd, event):
+        self.fd_waiters.pop((fd, event), None)
+
+    def switch_out(self, thread, timeout):
+        """Switch to the hub; with a timeout, re-arm thread's own timer."""
+        if timeout is None:
+            return self.switch()
+        timer = self._timer_of(thread)
+        timer.args = (thread, timeout)
+        timer.rearm(time.monotonic() + timeout)
+        try:
+            return self.switch()
+        finally:
+            timer.cancel()
+
+    def block(self, waiter, what, timeout=None):
+        """Park waiter's greenlet until ``waiter()`` is called, or timeout."""
+        thread = waiter.greenlet
+        if thread is self:
+            raise RuntimeError(f"{what} inside the hub: a loop callback must "
+                               f"not block; spawn a microthread instead")
+        self.parked[thread] = what
+        timer = None
+        if timeout is not None:
+            timer = self.loop.call_later(
+                timeout, self.throw_into, thread, Timeout(timeout, what))
+        try:
+            return self.switch()
+        finally:
+            waiter.armed = False
+            del self.parked[thread]
+            if timer is not None:
+                timer.cancel()
+
+    def throw_into(self, thread, error):
+        """Raise error in a parked greenlet (a timer or close does this)."""
+        if not thread.dead:
+            thread.throw(error)
+
+    def _timer_of(self, thread):
+        """Each greenlet's own reusable timeout timer, made on first use."""
+        timer = getattr(thread, "_mt_timer", None)
+        if timer is None:
+            timer = thread._mt_timer = self.loop.call_at(
+                float("inf"), self._expire, thread, None)
+            timer.cancel()
+        return timer
+
+    def _expire(self, thread, timeout):
+        fd, event = thread._mt_waiting
+        thread.throw(Timeout(timeout, f"{_EVENT_NAMES[event]} on fd {fd}"))
+
+    # -- closing ---------------------------------------------------------
+
+    def close_fd(self, fd):
+        """Forget fd in the loop and wake its waiters with FdClosedError."""
+        for event in (READ, WRITE):
+            thread = self.fd_waiters.get((fd, event))
+            if thread is not None:
+                self.loop.call_soon(self._throw_if_waiting, fd, event, thread)
+        self.loop.forget_fd(fd)
+
+    def _throw_if_waiting(self, fd, event, thread):
+        if self.fd_waiters.get((fd, event)) is thread:
+            thread.throw(FdClosedError(fd, event, thread))
+
+    # -- diagnosis -------------------------------------------------------
+
+    def describe_blocked(self):
+        """Name every blocked greenlet and what it waits on."""
+        lines = [f"{who(thread)} waits for {_EVENT_NAMES[event]} on fd {fd}"
+                 for (fd, event), thread in self.fd_waiters.items()]
+        lines += [f"{who(thread)} waits for {what}"
+                  for thread, what in self.parked.items()]
+        return ("every microthread is blocked and nothing can wake one "
+                "(no fd, timer or pending call): " + "; ".join(lines))
+
+
+def who(thread):
+    """A readable name for any greenlet: ours, the main one, or foreign."""
+    if isinstance(thread, Microthread):
+        return repr(thread)
+    if thread.parent is None:
+        return "the main greenlet"
+    return f"greenlet {thread!r}"
+
+
+_ids = itertools.count(1)
+
+
+class Microthread(greenlet):
+    """A spawned function: ``join()`` for its result, ``kill()`` to stop it."""
+
+    def __init__(self, hub, fn, args, kwargs, name=None):
+        super().__init__(parent=hub)
+        self._hub = hub
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self.name = name or getattr(fn, "__name__", "microthread")
+        self.id = next(_ids)
+        self._done = False
+        self._result = None
+        self._error = None
+        self._joiners = []
+        self._start = hub.loop.call_soon(self.switch)
+
+    def __repr__(self):
+        return f"<Microthread {self.name!r} #{self.id}>"
+
+    @property
+    def dead(self):
+        """True once the function returned, raised or was killed."""
+        return self._done
+
+    def run(self):
+        try:
+            self._result = self._fn(*self._args, **self._kwargs)
+        except GreenletExit:
+            pass
+        except BaseException as error:
+            self._error = error
+            self._report(error)
+        finally:
+            self._finish()
+
+    def _report(self, error):
+        """An error nobody is waiting to join would be lost: report it."""
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            self._hub.loop.call_soon(self._hub.parent.throw, error)
+        elif not self._joiners:
+            self._hub.loop.on_error(self, error)
+
+    def _finish(self):
+        self._done = True
+        self._fn = self._args = self._kwargs = None
+        for waiter in self._joiners:
+            self._hub.loop.call_soon(waiter)
+        self._joiners.clear()
+
+    def join(self, timeout=None):
+        """Wait for the end; return the result or raise its error."""
+        self._check_thread("join")
+        if not self._done:
+            waiter = Waiter(getcurrent())
+            self._joiners.append(waiter)
+            try:
+                self._hub.block(waiter, f"join {self!r}", timeout)
+            finally:
+                if waiter in self._joiners:
+                    self._joiners.remove(waiter)
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def kill(self, block=True, timeout=None):
+        """Raise GreenletExit in it at its next wait; by default wait for it."""
+        self._check_thread("kill")
+        if self._done:
+            return
+        if not self:                      # never started: it never will
+            self._start.cancel()
+            self._finish()
+            return
+        self._hub.loop.call_soon(self._hub.throw_into, self, GreenletExit())
+        if block and getcurrent() is not self:
+            self.join(timeout)
+
+    def _check_thread(self, action):
+        if threading.get_ident() != self._hub.thread_ident:
+            raise RuntimeError(
+                f"cannot {action} {self!r} from OS thread "
+                f"{threading.get_ident()}: greenlets are bound to the thread "
+                f"that made them ({self._hub.thread_ident}); hand the work "
+                f"over with loop.call_soon_threadsafe")
+
+
+def get_hub():
+    """This OS thread's hub (and loop), made on first use."""
+    loop = get_loop()
+    hub = getattr(loop, "hub", None)
+    if hub is None or hub.dead:
+        hub = loop.hub = Hub(loop)
+        detector.attach(loop)
+    return hub
+
+
+def wait_fd(fd, event, timeout=None):
+    """挂起当前微线程，直到 fd 上发生 event。"""
+    thread = getcurrent()
+    hub = get_hub()
+    hub.claim(fd, event, thread)        # 每个 (fd, event) 只许一个等待者
+    hub.loop.register_fd(fd, event, thread.switch)
+    try:
+        # 主动挂起当前微线程，切到 hub：协作式调度
+        hub.switch_out(thread, timeout)
+    finally:
+        hub.loop.unregister_fd(fd, event)   # 超时、出错、被杀都要注销
+        hub.release(fd, event)
+
+
+def spawn(fn, *args, **kwargs):
+    """Start fn(*args, **kwargs) in a new microthread; returns its handle."""
+    return Microthread(get_hub(), fn, args, kwargs)
+
+
+def sleep(seconds=0):
+    """Let others run; ``sleep(0)`` just yields to everyone ready."""
+    hub = get_hub()
+    waiter = Waiter(getcurrent())
+    if seconds <= 0:
+        hub.loop.call_soon(waiter)
+        hub.block(waiter, "sleep(0)")
+        return
+    timer = hub.loop.call_later(seconds, waiter)
+    try:
+        hub.block(waiter, f"sleep({seconds})")
+    finally:
+        timer.cancel()
+
+
+def close_fd(fd):
+    """Forget fd in this thread's loop, waking its waiters with an error."""
+    get_hub().close_fd(fd)

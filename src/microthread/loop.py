@@ -1,0 +1,388 @@
+"""The event loop: poll, then run the callbacks registered per (fd, event).
+
+This is the slide 事件驱动主循环 as real code.  ``run_once`` is the whole
+idea: wait for events, call what was registered for each, then run the
+timers and queued callbacks that are due.  Everything that makes it robust
+lives in small helpers so the slide functions stay slide-sized:
+
+- one kernel registration per fd whose mask is modified (never a second
+  ADD), and *lazy* trimming: ``unregister_fd`` only drops callbacks, the
+  kernel mask shrinks when an event arrives that nobody waits for, so a
+  microthread that waits on the same fd again costs no ``epoll_ctl``;
+- timers on a heap of (when, sequence, timer), so equal deadlines run first
+  in, first out; a timer re-armed later moves lazily (no new heap entry);
+- a ready queue of which each tick runs only what was ready when it began;
+- an eventfd (or socketpair) that other OS threads write to wake the loop;
+- a callback that raises is reported with its traceback and the loop goes
+  on; KeyboardInterrupt and SystemExit propagate.
+
+A loop belongs to one OS thread.  Closing an fd must go through
+``forget_fd`` (``microthread.close`` does): epoll silently drops a closed
+fd, and the OS reuses its number at once.  Closing with ``os.close`` behind
+the loop's back is unsupported.
+"""
+
+import collections
+import heapq
+import itertools
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+
+from .pollers import READ, WRITE, check_fd, make_poller
+
+__all__ = ["EventLoop", "Handle", "Timer", "get_loop"]
+
+
+class Handle:
+    """A queued call; ``cancel()`` makes the loop skip it."""
+
+    __slots__ = ("callback", "args", "cancelled")
+
+    def __init__(self, callback, args):
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+    def __repr__(self):
+        state = " cancelled" if self.cancelled else ""
+        return f"<Handle {_name(self.callback)}{state}>"
+
+
+class Timer(Handle):
+    """A call at a deadline; ``rearm`` moves it without a new heap entry."""
+
+    __slots__ = ("when", "_loop", "_entry")
+
+    def __init__(self, loop, when, callback, args):
+        super().__init__(callback, args)
+        self._loop = loop
+        self.when = when
+        self._entry = None  # the (when, seq, self) heap entry that is live
+
+    def rearm(self, when):
+        """Fire at ``when`` instead; later deadlines cost no heap push."""
+        self.when = when
+        self.cancelled = False
+        if self._entry is None or when < self._entry[0]:
+            self._loop._push_timer(self)
+
+    def cancel(self):
+        self.cancelled = True
+
+    def __repr__(self):
+        return f"<Timer at {self.when:.6f} {_name(self.callback)}>"
+
+
+class EventLoop:
+    """One OS thread's loop over one poller (epoll, poll, select, kqueue)."""
+
+    def __init__(self, poller=None):
+        self._poller = make_poller(poller)  # epoll, kqueue, poll or select
+        self._callbacks = {}      # (fd, event) -> [callback, ...]
+        self._masks = {}          # fd -> events the kernel watches for it
+        self._ready = collections.deque()   # Handles to run this tick
+        self._timers = []         # heap of (when, seq, Timer)
+        self._seq = itertools.count()       # tie-break: FIFO at equal when
+        self._external = 0        # calls other threads have promised us
+        self._stopping = False
+        self._closed = False
+        self.thread_ident = threading.get_ident()
+        self.current = None       # callback running now (for the detector)
+        self.ticks = 0            # callbacks run so far (for the detector)
+        self.on_error = _print_error
+        self._open_wakeup()
+
+    @property
+    def poller_name(self):
+        return self._poller.name
+
+    # -- the slide: the main loop ----------------------------------------
+
+    def run_once(self):
+        """一轮主循环：等事件，调用登记在 (fd, event) 上的回调。"""
+        events = self._wait()          # epoll_wait()，超时取最近的定时器
+        for fd, event in events:
+            for callback in self._callbacks_for(fd, event):
+                self._call(callback)
+        self._run_timers()
+        self._run_ready()
+
+    def run(self):
+        """Run ticks until ``stop()`` or until nothing is left to wait on."""
+        self._stopping = False
+        while not self._stopping and not self.idle_forever():
+            self.run_once()
+
+    def stop(self):
+        self._stopping = True
+
+    # -- the slide: registering callbacks --------------------------------
+
+    def register_fd(self, fd, event, callback):
+        """登记：fd 上发生 event 时调用 callback。"""
+        mask = self._masks.get(fd, 0)
+        if not mask & event:                 # 内核还没关注这个事件
+            self._watch(fd, mask | event)    # epoll_ctl: ADD 或 MOD
+        self._callbacks.setdefault((fd, event), []).append(callback)
+
+    def unregister_fd(self, fd, event):
+        """注销 (fd, event) 上的全部回调；内核里的关注以后顺手再撤。"""
+        callbacks = self._callbacks.pop((fd, event), None)
+        if callbacks:
+            callbacks.clear()    # 本轮正在分发的回调也不再调用
+
+    # -- closing an fd through the loop ----------------------------------
+
+    def forget_fd(self, fd):
+        """Drop every callback of fd and remove it from the poller.
+
+        Call this *before* closing fd: once closed, the OS may hand the same
+        number to a new socket, and epoll has already forgotten the old one.
+        """
+        for event in (READ, WRITE):
+            self.unregister_fd(fd, event)
+        if self._masks.pop(fd, None) is not None:
+            self._poller.unregister(fd)
+
+    def watches(self, fd):
+        """The events the kernel is asked to report for fd (0: none)."""
+        return self._masks.get(fd, 0)
+
+    def has_callbacks(self, fd, event):
+        return bool(self._callbacks.get((fd, event)))
+
+    # -- queued calls and timers -----------------------------------------
+
+    def call_soon(self, callback, *args):
+        """Run callback(*args) in the next tick, after this tick's I/O."""
+        handle = Handle(callback, args)
+        self._ready.append(handle)
+        return handle
+
+    def call_later(self, delay, callback, *args):
+        return self.call_at(time.monotonic() + delay, callback, *args)
+
+    def call_at(self, when, callback, *args):
+        timer = Timer(self, when, callback, args)
+        self._push_timer(timer)
+        return timer
+
+    def call_soon_threadsafe(self, callback, *args):
+        """Queue a call from any OS thread and wake the loop if it sleeps."""
+        if self._closed:
+            raise RuntimeError(f"loop of thread {self.thread_ident} is closed;"
+                               f" cannot run {_name(callback)}")
+        handle = Handle(callback, args)
+        self._ready.append(handle)      # deque.append is atomic
+        self._wake()
+        return handle
+
+    def expect_external(self):
+        """Note that another thread will call back: the loop is not stuck."""
+        self._external += 1
+
+    def external_done(self):
+        self._external -= 1
+
+    def idle_forever(self):
+        """True when no fd, timer, queued or promised call can wake us."""
+        if self._ready or self._external or len(self._callbacks) > 1:
+            return False                           # 1: the wakeup fd
+        self._drop_cancelled_timers()
+        return not self._timers
+
+    def _drop_cancelled_timers(self):
+        """Cancelled timers would keep an otherwise idle loop waiting."""
+        live = []
+        for entry in self._timers:
+            timer = entry[2]
+            if timer._entry is entry and not timer.cancelled:
+                live.append(entry)
+            elif timer._entry is entry:
+                timer._entry = None
+        if len(live) != len(self._timers):
+            heapq.heapify(live)
+            self._timers = live
+
+    def close(self):
+        """Release the poller and the wakeup fd; the loop is unusable after."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_wakeup()
+        self._poller.close()
+        self._callbacks.clear()
+        self._masks.clear()
+
+    # -- helpers of the slide functions ----------------------------------
+
+    def _wait(self):
+        """Poll for events, sleeping no longer than the next timer allows."""
+        if self._ready:
+            timeout = 0
+        elif self._timers:
+            timeout = max(0.0, self._timers[0][0] - time.monotonic())
+        else:
+            timeout = None
+        return self._poller.poll(timeout)
+
+    def _callbacks_for(self, fd, event):
+        """The live list of callbacks, or () after trimming the kernel mask."""
+        callbacks = self._callbacks.get((fd, event))
+        if callbacks:
+            return callbacks
+        self._trim(fd, event)
+        return ()
+
+    def _trim(self, fd, event):
+        """Nobody waits for this event: stop the kernel reporting it."""
+        mask = self._masks.get(fd)
+        if mask is None or not mask & event:
+            return  # forgotten (closed) fd, or trimmed already this tick
+        if mask & ~event:
+            self._masks[fd] = mask & ~event
+            self._poller.modify(fd, mask & ~event)
+        else:
+            del self._masks[fd]
+            self._poller.unregister(fd)
+
+    def _watch(self, fd, mask):
+        """Ask the kernel for ``mask`` on fd: ADD the first time, MOD after."""
+        if mask & ~(READ | WRITE) or not mask:
+            raise ValueError(f"bad event mask {mask} for fd {fd}:"
+                             f" use READ ({READ}) or WRITE ({WRITE})")
+        if fd in self._masks:
+            self._poller.modify(fd, mask)
+        else:
+            self._poller.register(check_fd(fd), mask)
+        self._masks[fd] = mask
+
+    def _call(self, callback, args=()):
+        """Run one callback; report what it raises, except exits."""
+        self.current = callback
+        self.ticks += 1
+        try:
+            callback(*args)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:
+            self.on_error(callback, error)
+        finally:
+            self.current = None
+
+    def _run_timers(self):
+        """Run due timers; a lazily re-armed one goes back on the heap."""
+        timers = self._timers
+        if not timers:
+            return
+        now = time.monotonic()
+        while timers and timers[0][0] <= now:
+            entry = heapq.heappop(timers)
+            timer = entry[2]
+            if timer._entry is not entry:
+                continue                       # superseded by an earlier one
+            timer._entry = None
+            if timer.cancelled:
+                continue
+            if timer.when > now:
+                self._push_timer(timer)        # re-armed later: move it
+            else:
+                self._call(timer.callback, timer.args)
+
+    def _run_ready(self):
+        """Run the calls that were queued when this tick began, no more."""
+        ready = self._ready
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if not handle.cancelled:
+                self._call(handle.callback, handle.args)
+
+    def _push_timer(self, timer):
+        timer._entry = (timer.when, next(self._seq), timer)
+        heapq.heappush(self._timers, timer._entry)
+
+    # -- the thread-safe wakeup ------------------------------------------
+
+    def _open_wakeup(self):
+        """An eventfd (or a socketpair) that other threads write to."""
+        if hasattr(os, "eventfd"):
+            self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self._wake_write_fd = self._wake_fd
+            self._wake_pair = None
+        else:
+            self._wake_pair = socket.socketpair()
+            for sock in self._wake_pair:
+                sock.setblocking(False)
+            self._wake_fd = self._wake_pair[0].fileno()
+            self._wake_write_fd = self._wake_pair[1].fileno()
+        self.register_fd(self._wake_fd, READ, self._drain_wakeup)
+
+    def _wake(self):
+        try:
+            os.write(self._wake_write_fd, b"\1\0\0\0\0\0\0\0")
+        except BlockingIOError:
+            pass  # the counter or pipe is full: the loop will wake anyway
+
+    def _drain_wakeup(self):
+        try:
+            os.read(self._wake_fd, 4096)
+        except BlockingIOError:
+            pass
+
+    def _close_wakeup(self):
+        self.forget_fd(self._wake_fd)
+        if self._wake_pair is None:
+            os.close(self._wake_fd)
+        else:
+            for sock in self._wake_pair:
+                sock.close()
+
+
+def _name(callback):
+    """A short, readable name for a callback in messages."""
+    owner = getattr(callback, "__self__", None)
+    name = getattr(callback, "__qualname__", None) or repr(callback)
+    return f"{name} of {owner!r}" if owner is not None else name
+
+
+def _print_error(callback, error):
+    """Default error report: which callback, then the traceback."""
+    print(f"microthread: callback {_name(callback)} raised:", file=sys.stderr)
+    traceback.print_exception(error, file=sys.stderr)
+
+
+_local = threading.local()
+
+
+def get_loop():
+    """This OS thread's loop, made on first use."""
+    loop = getattr(_local, "loop", None)
+    if loop is None:
+        loop = _local.loop = EventLoop()
+    return loop
+
+
+def set_loop(loop):
+    """Make ``loop`` this thread's loop (None: make a fresh one on demand)."""
+    _local.loop = loop
+
+
+def _fresh_state_after_fork():
+    """A forked child must never touch its parent's epoll: start over.
+
+    An epoll fd is shared across fork, and so is its interest list: a child
+    that unregistered an fd would remove the parent's registration.  We drop
+    the references without any epoll_ctl; the child builds its own loop.
+    """
+    global _local
+    _local = threading.local()
+
+
+os.register_at_fork(after_in_child=_fresh_state_after_fork)

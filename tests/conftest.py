@@ -1,0 +1,58 @@
+"""Test fixtures: a fresh loop per test, and the blocking detector always on.
+
+As curio runs its own tests, every test here runs with the blocking
+detector watching the hub: a test whose code holds the hub for longer than
+DETECTOR_THRESHOLD fails, unless it is marked ``hogs_hub`` (it hogs on
+purpose, to show starvation).
+"""
+
+import pytest
+
+from microthread import detector, pollers
+from microthread.loop import EventLoop, get_loop, set_loop
+
+DETECTOR_THRESHOLD = 2.0
+_reports = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "hogs_hub: the test blocks the hub on purpose; the "
+        "blocking detector is off for it")
+
+
+@pytest.fixture(autouse=True)
+def blocking_detector(request):
+    """Fail any test that holds its hub past the threshold."""
+    if request.node.get_closest_marker("hogs_hub"):
+        detector.disable()
+        yield
+        return
+    del _reports[:]
+    detector.enable(DETECTOR_THRESHOLD, _reports.append)
+    yield
+    detector.disable()
+    assert not _reports, "\n".join(map(str, _reports))
+
+
+@pytest.fixture(autouse=True)
+def fresh_loop():
+    """Each test gets a new loop and hub for the main thread, then closes it."""
+    set_loop(None)
+    yield
+    loop = get_loop()
+    set_loop(None)
+    loop.close()
+
+
+@pytest.fixture(params=pollers.available())
+def poller_name(request):
+    return request.param
+
+
+@pytest.fixture
+def loop(poller_name):
+    """A bare event loop over each backend this machine has."""
+    loop = EventLoop(poller_name)
+    yield loop
+    loop.close()

@@ -1,0 +1,343 @@
+"""The event loop, run against every poller this machine has."""
+
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from microthread import pollers
+from microthread.loop import EventLoop, get_loop
+from microthread.pollers import READ, WRITE
+
+
+@pytest.fixture
+def pair():
+    left, right = socket.socketpair()
+    left.setblocking(False)
+    right.setblocking(False)
+    yield left, right
+    left.close()
+    right.close()
+
+
+def run_until(loop, condition, seconds=5.0):
+    """Tick until condition() holds; fail (never hang) after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    guard = loop.call_at(deadline, lambda: None)   # bounds each poll
+    try:
+        while not condition():
+            assert time.monotonic() < deadline, "condition never held"
+            loop.run_once()
+    finally:
+        guard.cancel()
+
+
+def test_read_callback_runs_when_data_arrives(loop, pair):
+    left, right = pair
+    seen = []
+    loop.register_fd(left.fileno(), READ, lambda: seen.append(left.recv(10)))
+    right.send(b"hi")
+    run_until(loop, lambda: seen)
+    assert seen == [b"hi"]
+
+
+def test_read_and_write_share_one_registration(loop, pair):
+    left, right = pair
+    fd = left.fileno()
+    fired = []
+    loop.register_fd(fd, READ, lambda: fired.append("read"))
+    loop.register_fd(fd, WRITE, lambda: fired.append("write"))
+    assert loop.watches(fd) == READ | WRITE   # a MOD, not a second ADD
+    right.send(b"x")
+    run_until(loop, lambda: {"read", "write"} <= set(fired))
+
+
+def test_several_callbacks_per_fd_and_event_run_in_order(loop, pair):
+    left, _ = pair
+    order = []
+    for name in "abc":
+        loop.register_fd(left.fileno(), WRITE,
+                         lambda name=name: order.append(name))
+    loop.run_once()
+    assert order == ["a", "b", "c"]
+
+
+def test_unregister_inside_a_callback_stops_the_rest_of_the_dispatch(loop, pair):
+    left, _ = pair
+    fd = left.fileno()
+    order = []
+
+    def first():
+        order.append("first")
+        loop.unregister_fd(fd, WRITE)
+
+    loop.register_fd(fd, WRITE, first)
+    loop.register_fd(fd, WRITE, lambda: order.append("second"))
+    loop.run_once()
+    loop.run_once()
+    assert order == ["first"]
+
+
+def test_kernel_mask_is_trimmed_lazily_when_nobody_waits(loop, pair):
+    left, right = pair
+    fd = left.fileno()
+    loop.register_fd(fd, READ, lambda: None)
+    loop.register_fd(fd, WRITE, lambda: None)
+    loop.unregister_fd(fd, WRITE)
+    assert loop.watches(fd) == READ | WRITE   # no epoll_ctl on unregister
+    loop.run_once()                           # WRITE fires, nobody waits
+    assert loop.watches(fd) == READ
+    loop.unregister_fd(fd, READ)
+    right.send(b"x")
+    loop.run_once()
+    assert loop.watches(fd) == 0
+
+
+def test_waiting_again_costs_no_kernel_call(loop, pair, monkeypatch):
+    left, right = pair
+    fd = left.fileno()
+    loop.register_fd(fd, READ, lambda: None)
+    loop.unregister_fd(fd, READ)
+    calls = []
+    monkeypatch.setattr(loop._poller, "modify", lambda *a: calls.append(a))
+    monkeypatch.setattr(loop._poller, "register", lambda *a: calls.append(a))
+    loop.register_fd(fd, READ, lambda: None)
+    assert calls == []
+
+
+def test_equal_deadlines_run_first_in_first_out(loop):
+    order = []
+    when = time.monotonic() - 1
+    for n in range(5):
+        loop.call_at(when, order.append, n)
+    loop.run_once()
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_timers_run_in_deadline_order(loop):
+    order = []
+    now = time.monotonic()
+    loop.call_at(now - 1, order.append, "late")
+    loop.call_at(now - 3, order.append, "early")
+    loop.call_at(now - 2, order.append, "middle")
+    loop.run_once()
+    assert order == ["early", "middle", "late"]
+
+
+def test_rearming_later_pushes_no_new_heap_entry(loop):
+    fired = []
+    now = time.monotonic()
+    timer = loop.call_at(now + 100, fired.append, "x")
+    timer.rearm(now + 200)
+    assert len(loop._timers) == 1
+    timer.rearm(now - 1)            # earlier: needs a new entry
+    loop.run_once()
+    assert fired == ["x"]
+
+
+def test_lazily_rearmed_timer_fires_at_its_new_deadline(loop):
+    fired = []
+    start = time.monotonic()
+    timer = loop.call_at(start + 0.01, fired.append, "x")
+    timer.rearm(start + 0.05)
+    run_until(loop, lambda: fired)
+    assert time.monotonic() >= start + 0.05
+
+
+def test_cancelled_timer_never_runs(loop):
+    fired = []
+    loop.call_at(time.monotonic() - 1, fired.append, "x").cancel()
+    loop.run_once()
+    assert fired == []
+    assert loop.idle_forever()
+
+
+def test_a_tick_runs_only_what_was_ready_when_it_began(loop):
+    order = []
+
+    def again():
+        order.append("again")
+        loop.call_soon(again)          # queued for the *next* tick
+
+    loop.call_soon(again)
+    loop.run_once()
+    assert order == ["again"]
+    loop.run_once()
+    assert order == ["again", "again"]
+
+
+def test_busy_ready_queue_does_not_starve_io(loop, pair):
+    left, right = pair
+    got = []
+
+    def spin():
+        loop.call_soon(spin)
+
+    loop.call_soon(spin)
+    loop.register_fd(left.fileno(), READ, lambda: got.append(left.recv(1)))
+    right.send(b"x")
+    for _ in range(3):
+        loop.run_once()
+    assert got == [b"x"]
+
+
+def test_call_soon_threadsafe_wakes_a_loop_blocked_in_poll(loop):
+    polling = threading.Event()
+    real_poll = loop._poller.poll
+
+    def poll(timeout):
+        polling.set()
+        return real_poll(timeout)
+
+    loop._poller.poll = poll
+    ran = []
+
+    def other_thread():
+        polling.wait(5)
+        loop.call_soon_threadsafe(lambda: (ran.append(True), loop.stop()))
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    loop.call_later(5, loop.stop)      # bound the test, never hang
+    loop.run()
+    thread.join()
+    assert ran == [True]
+
+
+def test_a_raising_callback_is_reported_and_the_loop_goes_on(loop, pair):
+    left, _ = pair
+    reports, after = [], []
+    loop.on_error = lambda callback, error: reports.append(error)
+
+    def broken():
+        raise ZeroDivisionError("boom")
+
+    loop.call_soon(broken)
+    loop.call_soon(after.append, "still running")
+    loop.run_once()
+    assert [type(e) for e in reports] == [ZeroDivisionError]
+    assert after == ["still running"]
+
+
+def test_default_error_report_names_callback_with_traceback(loop, capsys):
+    def broken():
+        raise ZeroDivisionError("boom")
+
+    loop.call_soon(broken)
+    loop.run_once()
+    err = capsys.readouterr().err
+    assert "broken" in err and "Traceback" in err and "boom" in err
+
+
+@pytest.mark.parametrize("exit_error", [KeyboardInterrupt, SystemExit])
+def test_keyboard_interrupt_and_system_exit_propagate(loop, exit_error):
+    def stop():
+        raise exit_error()
+
+    loop.call_soon(stop)
+    with pytest.raises(exit_error):
+        loop.run_once()
+
+
+def test_negative_fd_is_refused_naming_it(loop):
+    with pytest.raises(ValueError, match="fd -3"):
+        loop.register_fd(-3, READ, lambda: None)
+
+
+def test_closed_fd_is_refused_naming_it(loop):
+    sock = socket.socket()
+    fd = sock.fileno()
+    sock.close()
+    with pytest.raises(OSError, match=f"refused fd {fd}"):
+        loop.register_fd(fd, READ, lambda: None)
+
+
+@pytest.mark.skipif(not hasattr(__import__("select"), "epoll"),
+                    reason="epoll only")
+def test_epoll_refuses_a_regular_file_naming_it():
+    loop = EventLoop("epoll")
+    with tempfile.TemporaryFile() as f:
+        with pytest.raises(OSError, match=f"epoll refused fd {f.fileno()}"):
+            loop.register_fd(f.fileno(), READ, lambda: None)
+    loop.close()
+
+
+def test_bad_event_is_refused(loop, pair):
+    with pytest.raises(ValueError, match="bad event mask"):
+        loop.register_fd(pair[0].fileno(), 4, lambda: None)
+
+
+def test_forgotten_fd_number_can_be_reused_by_a_new_socket(loop):
+    first, peer = socket.socketpair()
+    fd = first.fileno()
+    loop.register_fd(fd, READ, lambda: None)
+    loop.forget_fd(fd)
+    first.close()
+    peer.close()
+    again, other = socket.socketpair()
+    try:
+        assert again.fileno() == fd          # the OS reuses the number
+        got = []
+        loop.register_fd(fd, READ, lambda: got.append(again.recv(1)))
+        other.send(b"y")
+        run_until(loop, lambda: got)
+        assert got == [b"y"]
+    finally:
+        again.close()
+        other.close()
+
+
+def test_run_returns_when_nothing_is_left_to_wait_on(loop):
+    done = []
+    loop.call_later(0.001, done.append, True)
+    loop.run()
+    assert done == [True]
+
+
+def test_unknown_poller_name_is_refused():
+    with pytest.raises(ValueError, match="unknown poller 'nope'"):
+        EventLoop("nope")
+
+
+def test_poller_is_chosen_by_environment(monkeypatch):
+    monkeypatch.setenv("MICROTHREAD_POLLER", "select")
+    loop = EventLoop()
+    assert loop.poller_name == "select"
+    loop.close()
+
+
+def test_default_poller_is_the_best_available():
+    loop = EventLoop()
+    assert loop.poller_name == pollers.available()[0]
+    if sys.platform.startswith("linux"):
+        assert loop.poller_name == "epoll"
+    loop.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_its_own_loop_and_leaves_the_parent_alone(pair):
+    left, right = pair
+    parent_loop = get_loop()
+    got = []
+    parent_loop.register_fd(left.fileno(), READ,
+                            lambda: got.append(left.recv(1)))
+    pid = os.fork()
+    if pid == 0:                                   # the child
+        status = 1
+        try:
+            child_loop = get_loop()
+            if child_loop is not parent_loop:
+                child_loop.register_fd(left.fileno(), READ, lambda: None)
+                child_loop.forget_fd(left.fileno())
+                status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    right.send(b"z")
+    run_until(parent_loop, lambda: got)
+    assert got == [b"z"]
