@@ -29,7 +29,7 @@ import time
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import detector
-from .loop import get_loop
+from .loop import Timer, get_loop
 from .pollers import READ, WRITE
 
 __all__ = ["Hub", "Microthread", "Timeout", "BlockedForever", "FdClosedError",
@@ -193,9 +193,8 @@ class Hub(greenlet):
         """Each greenlet's own reusable timeout timer, made on first use."""
         timer = getattr(thread, "_mt_timer", None)
         if timer is None:
-            timer = thread._mt_timer = self.loop.call_at(
-                float("inf"), self._expire, thread, None)
-            timer.cancel()
+            timer = thread._mt_timer = Timer(    # armed by its first rearm
+                self.loop, float("inf"), self._expire, (thread, None))
         return timer
 
     def _expire(self, thread, timeout):

@@ -1,0 +1,163 @@
+"""Green synchronisation: Event, Lock and Queue for microthreads.
+
+They park the waiting microthread in the hub (never an OS-level block), so
+other microthreads run meanwhile; each wait takes ``timeout=`` and raises
+``Timeout``.  Within one OS thread only; to signal a hub from another OS
+thread use ``loop.call_soon_threadsafe``.
+
+>>> from microthread import spawn
+>>> ready, trace = Event(), []
+>>> def waiter():
+...     trace.append("waiting")
+...     ready.wait()
+...     trace.append("woken")
+>>> thread = spawn(waiter)
+>>> ready.set(); trace.append("set")
+>>> thread.join(); trace
+['set', 'waiting', 'woken']
+"""
+
+import collections
+
+from greenlet import getcurrent
+
+from .hub import Waiter, get_hub
+
+__all__ = ["Event", "Lock", "Queue", "QueueEmpty", "QueueFull"]
+
+
+class Event:
+    """A flag microthreads can wait for; ``set()`` wakes them all."""
+
+    def __init__(self):
+        self._flag = False
+        self._waiters = []
+
+    def is_set(self):
+        return self._flag
+
+    def set(self):
+        self._flag = True
+        loop = get_hub().loop
+        for waiter in self._waiters:
+            loop.call_soon(waiter)
+        self._waiters.clear()
+
+    def clear(self):
+        self._flag = False
+
+    def wait(self, timeout=None):
+        """Return once the flag is set; Timeout after ``timeout`` seconds."""
+        if not self._flag:
+            _park(self._waiters, "Event.wait()", timeout)
+        return True
+
+
+class Lock:
+    """A mutual-exclusion lock, handed to waiters first come, first served."""
+
+    def __init__(self):
+        self._owner = None
+        self._waiters = collections.deque()
+
+    def locked(self):
+        return self._owner is not None
+
+    def acquire(self, timeout=None):
+        current = getcurrent()
+        if self._owner is current:
+            raise RuntimeError(f"Lock is not re-entrant: {current!r} holds it")
+        if self._owner is None and not self._waiters:
+            self._owner = current
+            return True
+        try:
+            _park(self._waiters, "Lock.acquire()", timeout)
+        except BaseException:
+            if self._owner is current:    # handed over just as we gave up
+                self.release()
+            raise
+        return True
+
+    def release(self):
+        if self._owner is not getcurrent():
+            raise RuntimeError("release of a Lock not held by this microthread")
+        self._owner = None
+        if self._waiters:                     # hand it over: no barging
+            waiter = self._waiters.popleft()
+            self._owner = waiter.greenlet
+            get_hub().loop.call_soon(waiter)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class QueueEmpty(Exception):
+    pass
+
+
+class QueueFull(Exception):
+    pass
+
+
+class Queue:
+    """A FIFO queue; ``maxsize`` > 0 makes ``put`` wait when full."""
+
+    def __init__(self, maxsize=0):
+        self.maxsize = maxsize
+        self._items = collections.deque()
+        self._getters = collections.deque()
+        self._putters = collections.deque()
+
+    def qsize(self):
+        return len(self._items)
+
+    def full(self):
+        return 0 < self.maxsize <= len(self._items)
+
+    def put(self, item, timeout=None):
+        while self.full():
+            _park(self._putters, "Queue.put()", timeout, pass_on=True)
+        self._items.append(item)
+        _wake_one(self._getters)
+
+    def put_nowait(self, item):
+        if self.full():
+            raise QueueFull(f"queue is full ({self.maxsize} items)")
+        self.put(item)
+
+    def get(self, timeout=None):
+        while not self._items:
+            _park(self._getters, "Queue.get()", timeout, pass_on=True)
+        item = self._items.popleft()
+        _wake_one(self._putters)
+        return item
+
+    def get_nowait(self):
+        if not self._items:
+            raise QueueEmpty("queue is empty")
+        return self.get()
+
+
+def _park(waiters, what, timeout, pass_on=False):
+    """Wait in ``waiters`` until woken; leave the list however it ends."""
+    hub = get_hub()
+    waiter = Waiter(getcurrent())
+    waiters.append(waiter)
+    try:
+        hub.block(waiter, what, timeout)
+    except BaseException:
+        if waiter in waiters:
+            waiters.remove(waiter)
+        elif pass_on:
+            _wake_one(waiters)    # woken as we gave up: pass the turn on
+        raise
+
+
+def _wake_one(waiters):
+    if waiters:
+        get_hub().loop.call_soon(waiters.popleft())
+

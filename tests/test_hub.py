@@ -1,0 +1,339 @@
+"""The hub: spawn, join, kill, sleep, Timeout, wait_fd and its fault cases."""
+
+import socket
+import sys
+import threading
+import time
+
+import pytest
+from greenlet import getcurrent
+
+from microthread import (READ, WRITE, BlockedForever, FdClosedError, Timeout,
+                         detector, get_hub, get_loop, sleep, spawn, wait_fd)
+from microthread.green import GreenSocket
+from microthread.sync import Event, Lock, Queue
+
+
+@pytest.fixture
+def pair():
+    left, right = socket.socketpair()
+    left.setblocking(False)
+    right.setblocking(False)
+    yield left, right
+    left.close()
+    right.close()
+
+
+def test_join_returns_the_result():
+    assert spawn(lambda x, y=0: x + y, 2, y=3).join() == 5
+
+
+def test_join_reraises_the_error():
+    def broken():
+        raise KeyError("inside")
+
+    thread = spawn(broken)
+    with pytest.raises(KeyError, match="inside"):
+        thread.join()
+    assert thread.dead
+
+
+def test_unjoined_error_is_reported_not_dropped():
+    reports = []
+    get_loop().on_error = lambda who, error: reports.append((who, error))
+
+    def broken():
+        raise ValueError("nobody joins me")
+
+    thread = spawn(broken)
+    sleep(0)
+    sleep(0)
+    assert reports and reports[0][0] is thread
+    assert isinstance(reports[0][1], ValueError)
+
+
+def test_sleep_zero_interleaves_in_spawn_order():
+    trace = []
+
+    def worker(name):
+        for step in range(3):
+            trace.append(f"{name}{step}")
+            sleep(0)
+
+    threads = [spawn(worker, name) for name in "abc"]
+    for thread in threads:
+        thread.join()
+    assert trace == ["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]
+
+
+def test_sleep_waits_at_least_its_time():
+    start = time.monotonic()
+    sleep(0.02)
+    assert time.monotonic() - start >= 0.02
+
+
+def test_main_greenlet_can_wait_on_an_fd(pair):
+    left, right = pair
+    right.send(b"x")
+    wait_fd(left.fileno(), READ)
+    assert left.recv(1) == b"x"
+
+
+def test_wait_fd_resumes_the_waiter_when_data_arrives(pair):
+    left, right = pair
+    trace = []
+
+    def reader():
+        trace.append("waiting")
+        wait_fd(left.fileno(), READ)
+        trace.append(left.recv(5))
+
+    thread = spawn(reader)
+    sleep(0)
+    assert trace == ["waiting"]
+    right.send(b"hello")
+    thread.join()
+    assert trace == ["waiting", b"hello"]
+
+
+def test_killing_a_waiting_microthread_unregisters_its_fd(pair):
+    left, _ = pair
+    fd = left.fileno()
+    hub = get_hub()
+    thread = spawn(wait_fd, fd, READ)
+    sleep(0)
+    assert hub.loop.has_callbacks(fd, READ)
+    thread.kill()
+    assert thread.dead
+    assert not hub.loop.has_callbacks(fd, READ)
+    assert (fd, READ) not in hub.fd_waiters
+
+
+def test_killing_an_unstarted_microthread_means_it_never_runs():
+    ran = []
+    thread = spawn(ran.append, True)
+    thread.kill()
+    sleep(0)
+    assert thread.dead and ran == []
+    assert thread.join() is None
+
+
+def test_timeout_around_wait_fd_raises_and_unregisters(pair):
+    left, _ = pair
+    fd = left.fileno()
+    with Timeout(0.01) as timeout:
+        wait_fd(fd, READ)
+    assert timeout is not None
+    assert not get_loop().has_callbacks(fd, READ)
+    assert (fd, READ) not in get_hub().fd_waiters
+
+
+def test_timeout_argument_raises_timeout_naming_the_fd(pair):
+    left, _ = pair
+    with pytest.raises(Timeout, match=f"READ on fd {left.fileno()}"):
+        wait_fd(left.fileno(), READ, timeout=0.01)
+    assert not get_loop().has_callbacks(left.fileno(), READ)
+
+
+def test_a_foreign_timeout_is_not_swallowed_by_an_inner_one(pair):
+    left, _ = pair
+    after_inner = []
+    with Timeout(0.01):
+        with Timeout(10):
+            wait_fd(left.fileno(), READ)
+        after_inner.append("the inner Timeout swallowed the outer one")
+    assert after_inner == []
+
+
+def test_timed_waits_reuse_one_timer_per_microthread(pair):
+    left, right = pair
+    loop = get_loop()
+
+    def reader():
+        for _ in range(100):
+            wait_fd(left.fileno(), READ, timeout=60)
+            left.recv(1)
+
+    thread = spawn(reader)
+    for _ in range(100):
+        sleep(0)
+        right.send(b"x")
+    thread.join()
+    assert len(loop._timers) == 1      # 100 timed waits, one heap entry
+
+
+def test_two_waiters_on_one_fd_is_an_error_naming_the_fd(pair):
+    left, _ = pair
+    first = spawn(wait_fd, left.fileno(), READ)
+    sleep(0)
+    with pytest.raises(RuntimeError, match=f"fd {left.fileno()} already has"):
+        wait_fd(left.fileno(), READ)
+    first.kill()
+
+
+def test_reader_and_writer_may_wait_on_one_fd_together(pair):
+    left, right = pair
+    reader = spawn(wait_fd, left.fileno(), READ)
+    writer = spawn(wait_fd, left.fileno(), WRITE)
+    writer.join(timeout=5)
+    right.send(b"x")
+    reader.join(timeout=5)
+
+
+def test_closing_an_fd_wakes_its_waiter_with_an_error_naming_it():
+    left, right = socket.socketpair()
+    green = GreenSocket(left)
+    fd = green.fileno()
+    reader = spawn(green.recv, 10)
+    sleep(0)
+    green.close()
+    with pytest.raises(FdClosedError, match=f"fd {fd} was closed"):
+        reader.join(timeout=5)
+    right.close()
+
+
+def test_everything_blocked_forever_names_each_blocked_microthread():
+    never = Event()
+    stuck = spawn(never.wait)
+    with pytest.raises(BlockedForever) as raised:
+        stuck.join()
+    message = str(raised.value)
+    assert repr(stuck) in message and "Event.wait()" in message
+    assert "the main greenlet waits for join" in message
+    stuck.kill()
+
+
+def test_main_waiting_on_nothing_gets_blocked_forever_not_a_hang():
+    with pytest.raises(BlockedForever, match="Queue.get"):
+        Queue().get()
+
+
+def test_joining_from_another_os_thread_says_greenlets_are_bound():
+    thread = spawn(sleep, 0)
+    errors = []
+
+    def other():
+        try:
+            thread.join()
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    os_thread = threading.Thread(target=other)
+    os_thread.start()
+    os_thread.join()
+    assert errors and "bound to the thread" in errors[0]
+    thread.join()
+
+
+def test_blocking_inside_a_loop_callback_is_refused(pair):
+    left, _ = pair
+    errors = []
+    loop = get_loop()
+    loop.on_error = lambda callback, error: errors.append(error)
+    loop.call_soon(wait_fd, left.fileno(), READ)
+    sleep(0)
+    sleep(0)
+    assert errors and "inside the hub" in str(errors[0])
+
+
+def test_each_os_thread_has_its_own_hub():
+    hubs = []
+    thread = threading.Thread(target=lambda: hubs.append(
+        (get_hub(), spawn(lambda: 7).join())))
+    thread.start()
+    thread.join()
+    assert hubs[0][0] is not get_hub() and hubs[0][1] == 7
+
+
+def test_event_wakes_every_waiter():
+    event, woken = Event(), []
+    threads = [spawn(lambda n=n: (event.wait(), woken.append(n)))
+               for n in range(3)]
+    sleep(0)
+    event.set()
+    for thread in threads:
+        thread.join()
+    assert sorted(woken) == [0, 1, 2]
+
+
+def test_event_wait_times_out():
+    with pytest.raises(Timeout, match="Event.wait"):
+        Event().wait(timeout=0.01)
+
+
+def test_lock_serialises_a_critical_section_with_a_switch_inside():
+    lock, counter = Lock(), [0]
+
+    def add():
+        for _ in range(50):
+            with lock:
+                value = counter[0]
+                sleep(0)               # a switch inside the critical section
+                counter[0] = value + 1
+
+    threads = [spawn(add) for _ in range(4)]
+    for thread in threads:
+        thread.join()
+    assert counter[0] == 200
+
+
+def test_lock_is_handed_on_when_its_next_owner_times_out():
+    lock = Lock()
+    lock.acquire()
+    late = spawn(lock.acquire, 0.001)
+    sleep(0)
+    with pytest.raises(Timeout):
+        late.join()
+    lock.release()
+    assert not lock.locked()
+    assert spawn(lock.acquire).join() is True
+
+
+def test_queue_passes_items_in_order_and_bounds_the_producer():
+    queue, got = Queue(maxsize=1), []
+
+    def consumer():
+        for _ in range(3):
+            got.append(queue.get())
+
+    thread = spawn(consumer)
+    for item in "xyz":
+        queue.put(item)
+    thread.join()
+    assert got == ["x", "y", "z"]
+
+
+def test_offloaded_call_runs_in_another_os_thread():
+    from microthread.offload import run_in_thread
+    assert run_in_thread(threading.get_ident) != threading.get_ident()
+
+
+def test_offloaded_error_is_raised_in_the_caller():
+    from microthread.offload import run_in_thread
+    with pytest.raises(ZeroDivisionError):
+        run_in_thread(lambda: 1 / 0)
+
+
+@pytest.mark.hogs_hub
+def test_blocking_detector_reports_the_hog_with_its_stack():
+    reports, reported = [], threading.Event()
+
+    def report(found):
+        reports.append(found)
+        reported.set()
+
+    def hog():
+        deadline = time.monotonic() + 5
+        while not reported.is_set() and time.monotonic() < deadline:
+            pass                       # computes without ever yielding
+
+    detector.enable(0.05, report)
+    try:
+        get_hub()
+        detector.attach(get_loop())
+        spawn(hog).join()
+    finally:
+        detector.disable()
+    assert reports, "the detector never reported the hog"
+    text = str(reports[0])
+    assert "<Microthread 'hog'" in text and "in hog" in text
