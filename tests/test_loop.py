@@ -12,6 +12,7 @@ import pytest
 from microthread import pollers
 from microthread.loop import EventLoop, get_loop
 from microthread.pollers import READ, WRITE
+from support import run_until
 
 
 @pytest.fixture
@@ -22,18 +23,6 @@ def pair():
     yield left, right
     left.close()
     right.close()
-
-
-def run_until(loop, condition, seconds=5.0):
-    """Tick until condition() holds; fail (never hang) after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    guard = loop.call_at(deadline, lambda: None)   # bounds each poll
-    try:
-        while not condition():
-            assert time.monotonic() < deadline, "condition never held"
-            loop.run_once()
-    finally:
-        guard.cancel()
 
 
 def test_read_callback_runs_when_data_arrives(loop, pair):

@@ -21,8 +21,9 @@ import threading
 from greenlet import getcurrent
 
 from .hub import Waiter, get_hub
+from .loop import get_loop
 
-__all__ = ["run_in_thread", "shutdown"]
+__all__ = ["run_in_thread", "call_in_thread", "shutdown"]
 
 _lock = threading.Lock()
 _pool = None
@@ -54,6 +55,21 @@ def run_in_thread(fn, *args):
         lambda future: loop.call_soon_threadsafe(finish, future))
     return hub.block(waiter, f"{getattr(fn, '__name__', fn)} in a thread"
                      ).result()
+
+
+def call_in_thread(fn, args, on_result, loop=None):
+    """Callback style: run fn(*args) in an OS thread, then on_result(result)
+    in the loop's thread.  Returns at once: the caller never switches."""
+    loop = loop or get_loop()
+
+    def deliver(future):                 # runs in the loop's thread
+        loop.external_done()
+        on_result(future.result())       # an error is reported by the loop
+
+    loop.expect_external()
+    future = _get_pool().submit(fn, *args)
+    future.add_done_callback(
+        lambda future: loop.call_soon_threadsafe(deliver, future))
 
 
 def shutdown():

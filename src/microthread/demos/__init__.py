@@ -1,0 +1,1 @@
+"""Small, real programs that prove the claims the slides make."""

@@ -1,0 +1,59 @@
+"""The Player race of the slides 线程安全 - 示例: where may a switch happen?
+
+``login`` publishes a player, then asks the database for its data.  The
+query switches to another microthread, which can find the player in
+``players`` before it is initialised.  ``login_async`` has the same window
+between the call and its callback; what differs is where you can see it:
+in event-driven code the only switch points are the gaps between callbacks.
+``login_safe`` shows the fix: finish the object, then publish it.
+"""
+
+from .database import async_execute_sql, execute_sql
+
+__all__ = ["Player", "login", "login_async", "login_safe", "PLAYER_SQL"]
+
+PLAYER_SQL = "SELECT name, level FROM players WHERE id = ?"
+
+
+class Player:
+    """A player whose data arrives from the database after it is made."""
+
+    def __init__(self, player_id=None):
+        self.id = player_id
+        self.name = None          # None until init(): a half-made player
+        self.level = None
+
+    def init(self, value):
+        self.name, self.level = value
+
+    @property
+    def ready(self):
+        return self.name is not None
+
+    def __repr__(self):
+        return f"<Player {self.id} {self.name!r} level {self.level}>"
+
+
+def login(players, new_id, db):
+    """微线程版：execute_sql 会切换，别人可能看到半成品 player。"""
+    player = players[new_id] = Player(new_id)
+    value = execute_sql(db, PLAYER_SQL, (new_id,))     # 切换点
+    player.init(value)
+    return player
+
+
+def login_async(players, new_id, db):
+    """事件驱动版：async_execute_sql 不切换，回调之间才会切换。"""
+    def on_success(value):
+        player.init(value)
+    player = players[new_id] = Player(new_id)
+    async_execute_sql(db, PLAYER_SQL, (new_id,), on_success)
+    return player
+
+
+def login_safe(players, new_id, db):
+    """The fix: make the player whole, then publish it."""
+    player = Player(new_id)
+    player.init(execute_sql(db, PLAYER_SQL, (new_id,)))
+    players[new_id] = player
+    return player

@@ -1,0 +1,239 @@
+"""Green sockets, the three sendall styles, and the Player race."""
+
+import os
+import signal
+import socket
+import struct
+import threading
+
+import pytest
+
+from microthread import READ, WRITE, callback, get_loop, sleep, spawn
+from microthread.green import GreenSocket, connect, listen
+from microthread.sendall import sendall
+from support import run_until
+
+SIXTEEN_MIB = 16 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def payload():
+    return os.urandom(SIXTEEN_MIB)
+
+
+def send_with_callbacks(left, right, data):
+    """The event-driven style: the loop calls the writer and the reader."""
+    loop = get_loop()
+    received, outcome = bytearray(), []
+
+    def on_readable():
+        chunk = right.recv(1 << 20)
+        received.extend(chunk)
+        if not chunk or len(received) >= len(data):
+            loop.unregister_fd(right.fileno(), READ)
+
+    left.setblocking(False)
+    right.setblocking(False)
+    loop.register_fd(right.fileno(), READ, on_readable)
+    callback.sendall(loop, left, data, outcome.append)
+    run_until(loop, lambda: outcome and len(received) >= len(data), 30)
+    assert outcome == [None]
+    return bytes(received)
+
+
+def send_with_threads(left, right, data):
+    """OS threads over blocking sockets, through the shared sendall."""
+    right.settimeout(30)
+    writer = threading.Thread(target=sendall, args=(left, data))
+    writer.start()
+    received = bytearray()
+    while len(received) < len(data):
+        chunk = right.recv(1 << 20)
+        assert chunk, "peer closed early"
+        received.extend(chunk)
+    writer.join()
+    return bytes(received)
+
+
+def send_with_microthreads(left, right, data):
+    """Microthreads over green sockets, through the same shared sendall."""
+    writer_sock, reader_sock = GreenSocket(left, 30), GreenSocket(right, 30)
+
+    def read_all():
+        received = bytearray()
+        while len(received) < len(data):
+            chunk = reader_sock.recv(1 << 20)
+            assert chunk, "peer closed early"
+            received.extend(chunk)
+        return bytes(received)
+
+    writer = spawn(sendall, writer_sock, data)
+    reader = spawn(read_all)
+    writer.join()
+    return reader.join()
+
+
+
+@pytest.mark.parametrize("style", [send_with_callbacks, send_with_threads,
+                                   send_with_microthreads],
+                         ids=["callbacks", "threads", "microthreads"])
+def test_each_sendall_style_moves_16_mib_intact(style, payload):
+    left, right = socket.socketpair()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    try:
+        assert style(left, right, payload) == payload
+    finally:
+        left.close()
+        right.close()
+
+
+def test_threads_and_microthreads_run_one_and_the_same_sendall():
+    assert GreenSocket.sendall.__code__.co_names.count("sendall") == 1
+    import microthread.green as green
+    assert green.sendall is sendall
+
+
+def test_callback_sendall_reports_a_reset_peer_once():
+    loop = get_loop()
+    left, right = socket.socketpair()
+    left.setblocking(False)
+    right.close()
+    outcome = []
+    callback.sendall(loop, left, b"x" * 1000, outcome.append)
+    run_until(loop, lambda: outcome)
+    assert len(outcome) == 1 and isinstance(outcome[0], BrokenPipeError)
+    assert not loop.has_callbacks(left.fileno(), WRITE)
+    left.close()
+
+
+def test_green_echo_over_tcp_loopback():
+    server = listen()
+    address = server.socket.getsockname()
+    assert address[0] == "127.0.0.1"
+
+    def serve_one():
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(conn.recv(100).upper())
+
+    handler = spawn(serve_one)
+    with connect(address, timeout=5) as client:
+        client.sendall(b"ping")
+        assert client.recv(100) == b"PING"
+    handler.join()
+    server.close()
+
+
+def test_recv_returns_empty_when_the_peer_closes():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=5)
+    reader = spawn(green.recv, 10)
+    sleep(0)
+    right.close()
+    assert reader.join() == b""
+    green.close()
+
+
+def test_reset_peer_raises_connection_reset_not_a_hang():
+    server = listen()
+    accepted = spawn(server.accept)
+    client = connect(server.socket.getsockname(), timeout=5)
+    conn, _ = accepted.join()
+    reader = spawn(conn.recv, 10)
+    sleep(0)
+    client.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+    client.close()                              # RST, not FIN
+    with pytest.raises(ConnectionResetError):
+        reader.join()
+    conn.close()
+    server.close()
+
+
+def test_send_to_a_closed_peer_raises_broken_pipe():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=5)
+    right.close()
+    with pytest.raises(BrokenPipeError):
+        green.sendall(b"x" * 100000)
+    green.close()
+
+
+def test_connect_to_a_closed_port_raises_connection_refused():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(ConnectionRefusedError, match=f"127.0.0.1.*{port}"):
+        connect(("127.0.0.1", port), timeout=5)
+
+
+def test_a_signal_during_a_wait_is_retried_not_raised():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=5)
+    handled = []
+
+    def on_alarm(signum, frame):
+        handled.append(signum)
+        right.send(b"after the signal")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        assert green.recv(100) == b"after the signal"   # EINTR retried
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert handled == [signal.SIGALRM]
+    green.close()
+    right.close()
+
+
+def test_closing_twice_is_harmless():
+    left, right = socket.socketpair()
+    green = GreenSocket(left)
+    green.close()
+    green.close()
+    right.close()
+
+
+# -- the Player race (线程安全 - 示例) ----------------------------------------
+
+@pytest.fixture
+def players_db(tmp_path):
+    from microthread.demos.database import create_players_db
+    return create_players_db(str(tmp_path / "players.sqlite"),
+                             [(1, "alice", 7), (2, "bob", 3)])
+
+
+def test_another_microthread_sees_the_half_made_player(players_db):
+    from microthread.demos.player import login
+    players, seen = {}, []
+
+    def look():
+        seen.append(repr(players.get(1)))
+
+    logging_in = spawn(login, players, 1, players_db)
+    spawn(look)                # runs while login waits for the database
+    player = logging_in.join()
+    assert seen == ["<Player 1 None level None>"]
+    assert (player.name, player.level) == ("alice", 7)
+
+
+def test_event_driven_login_is_half_made_until_its_callback(players_db):
+    from microthread.demos.player import login_async
+    players = {}
+    player = login_async(players, 2, players_db)
+    assert players[2] is player and not player.ready   # no switch yet
+    while not player.ready:
+        sleep(0.001)
+    assert (player.name, player.level) == ("bob", 3)
+
+
+def test_safe_login_never_publishes_a_half_made_player(players_db):
+    from microthread.demos.player import login_safe
+    players, seen = {}, []
+    logging_in = spawn(login_safe, players, 1, players_db)
+    spawn(lambda: seen.append(players.get(1)))
+    logging_in.join()
+    assert seen == [None] and players[1].ready
