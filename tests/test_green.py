@@ -237,3 +237,41 @@ def test_safe_login_never_publishes_a_half_made_player(players_db):
     spawn(lambda: seen.append(players.get(1)))
     logging_in.join()
     assert seen == [None] and players[1].ready
+
+
+def test_connect_resolves_names_off_the_hub(monkeypatch):
+    import microthread.green as green
+    resolved_in = []
+    real = socket.getaddrinfo
+
+    def spy(host, port, *args):
+        resolved_in.append((host, threading.get_ident()))
+        if host == "echo.test":
+            if len(args) == 4 and args[3] & socket.AI_NUMERICHOST:
+                raise socket.gaierror(socket.EAI_NONAME, "not numeric")
+            host = "127.0.0.1"
+        return real(host, port, *args)
+
+    monkeypatch.setattr(green.socket, "getaddrinfo", spy)
+    server = listen()
+    accepted = spawn(server.accept)
+    client = connect(("echo.test", server.socket.getsockname()[1]), timeout=5)
+    conn, _ = accepted.join()
+    assert [host for host, _ in resolved_in] == ["echo.test", "echo.test"]
+    assert resolved_in[-1][1] != threading.get_ident()   # in a pool thread
+    for sock in (client, conn, server):
+        sock.close()
+
+
+def test_module_level_register_and_close_use_this_threads_loop():
+    import microthread
+    left, right = socket.socketpair()
+    got = []
+    microthread.register_fd(left.fileno(), READ, lambda: got.append(1))
+    right.send(b"x")
+    run_until(get_loop(), lambda: got)
+    microthread.unregister_fd(left.fileno(), READ)
+    assert not get_loop().has_callbacks(left.fileno(), READ)
+    microthread.close(left)
+    assert left.fileno() == -1 and get_loop().watches(left.fileno()) == 0
+    right.close()

@@ -17,6 +17,7 @@ import os
 import socket
 
 from .hub import close_fd, wait_fd
+from .offload import run_in_thread
 from .pollers import READ, WRITE
 from .sendall import sendall
 
@@ -118,15 +119,32 @@ def listen(address=("127.0.0.1", 0), backlog=1024, reuse_port=False):
 
 
 def connect(address, timeout=None):
-    """A green TCP connection to address (a (host, port) pair)."""
-    sock = GreenSocket(socket.socket(socket.AF_INET, socket.SOCK_STREAM),
-                       timeout)
+    """A green TCP connection to (host, port); names are resolved in a
+    pool thread, since getaddrinfo blocks and would stall the hub."""
+    host, port = address
+    error = None
+    for family, kind, proto, _, where in _resolve(host, port):
+        sock = GreenSocket(socket.socket(family, kind, proto), timeout)
+        try:
+            sock.connect(where)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise error
+
+
+def _resolve(host, port):
+    """getaddrinfo, off the hub unless host is already a numeric address."""
+    flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
     try:
-        sock.connect(address)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, flags)
+    except socket.gaierror:
+        return run_in_thread(socket.getaddrinfo, host, port, 0,
+                             socket.SOCK_STREAM)
 
 
 def close(sock):
