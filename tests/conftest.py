@@ -9,7 +9,8 @@ purpose, to show starvation).
 import pytest
 
 from microthread import detector, pollers
-from microthread.loop import EventLoop, get_loop, set_loop
+from microthread import loop as loop_module
+from microthread.loop import EventLoop, set_loop
 
 DETECTOR_THRESHOLD = 2.0
 _reports = []
@@ -40,14 +41,22 @@ def fresh_loop():
     """Each test gets a new loop and hub for the main thread, then closes it."""
     set_loop(None)
     yield
-    loop = get_loop()
+    loop = loop_module.current_loop()
     set_loop(None)
-    loop.close()
+    if loop is not None:
+        loop.close()
 
 
 @pytest.fixture(params=pollers.available())
 def poller_name(request):
     return request.param
+
+
+@pytest.fixture
+def hub_on_each_poller(poller_name):
+    """Run a hub test once per backend: this thread's loop uses it."""
+    set_loop(EventLoop(poller_name))
+    yield poller_name
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from support import run_until
 SIXTEEN_MIB = 16 * 1024 * 1024
 
 
+pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
+
+
 @pytest.fixture(scope="module")
 def payload():
     return os.urandom(SIXTEEN_MIB)

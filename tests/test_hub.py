@@ -14,6 +14,9 @@ from microthread.green import GreenSocket
 from microthread.sync import Event, Lock, Queue
 
 
+pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
+
+
 @pytest.fixture
 def pair():
     left, right = socket.socketpair()

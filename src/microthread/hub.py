@@ -192,7 +192,7 @@ class Hub(greenlet):
     def _timer_of(self, thread):
         """Each greenlet's own reusable timeout timer, made on first use."""
         timer = getattr(thread, "_mt_timer", None)
-        if timer is None:
+        if timer is None or timer._loop is not self.loop:   # new hub, new timer
             timer = thread._mt_timer = Timer(    # armed by its first rearm
                 self.loop, float("inf"), self._expire, (thread, None))
         return timer

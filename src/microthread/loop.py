@@ -369,6 +369,11 @@ def get_loop():
     return loop
 
 
+def current_loop():
+    """This OS thread's loop if it has one, else None (makes none)."""
+    return getattr(_local, "loop", None)
+
+
 def set_loop(loop):
     """Make ``loop`` this thread's loop (None: make a fresh one on demand)."""
     _local.loop = loop
