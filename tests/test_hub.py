@@ -340,3 +340,28 @@ def test_blocking_detector_reports_the_hog_with_its_stack():
     assert reports, "the detector never reported the hog"
     text = str(reports[0])
     assert "<Microthread 'hog'" in text and "in hog" in text
+
+
+@pytest.mark.parametrize("exit_error", [KeyboardInterrupt, SystemExit])
+def test_exit_errors_in_a_microthread_reach_the_main_greenlet(exit_error):
+    def interrupted():
+        raise exit_error()
+
+    spawn(interrupted)
+    with pytest.raises(exit_error):
+        sleep(0.5)
+
+
+def test_kill_from_inside_a_microthread_takes_effect_at_its_next_wait():
+    trace = []
+
+    def suicidal():
+        get_current_microthread().kill()
+        trace.append("still running until the next wait")
+        sleep(0)
+        trace.append("never")
+
+    get_current_microthread = getcurrent
+    thread = spawn(suicidal)
+    thread.join()
+    assert trace == ["still running until the next wait"]
