@@ -1,0 +1,47 @@
+"""The concept demos prove what the slides claim, by structure, not speed."""
+
+import os
+import sys
+
+import pytest
+
+from microthread.demos import address_space, race, starvation
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_childs_write_stays_in_the_child():
+    assert address_space.child_write_is_invisible_to_parent() == {
+        "parent sees": "parent", "child saw": "child"}
+
+
+def test_a_threads_write_is_seen_by_the_main_thread():
+    assert address_space.thread_write_is_visible() == {
+        "main thread sees": "thread"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="/proc/self/task is Linux's")
+def test_a_thread_is_a_task_the_kernel_lists():
+    seen = address_space.thread_is_a_kernel_task()
+    assert seen["listed"] and seen["tid"] != seen["pid"]
+
+
+@pytest.mark.parametrize("threads", [2, 4, 8])
+def test_forced_interleaving_loses_all_but_one_update(threads):
+    assert race.lost_update(threads) == 1
+
+
+@pytest.mark.parametrize("threads", [2, 4, 8])
+def test_a_lock_loses_no_update(threads):
+    assert race.locked_update(threads) == threads
+
+
+def test_a_hog_runs_its_whole_stretch_before_anyone_else():
+    trace = starvation.starve(rounds=5, yielding=False)
+    hog_steps = [i for i, step in enumerate(trace) if step.startswith("hog")]
+    assert hog_steps == list(range(5))        # no beat in between
+
+
+def test_yielding_lets_the_heartbeat_tick_every_round():
+    trace = starvation.starve(rounds=5, yielding=True)
+    assert trace == [f"{who} {n}" for n in range(5) for who in ("hog", "beat")]
