@@ -1,0 +1,48 @@
+# The deck "进程、线程、微线程和事件驱动": slides, handout, tests.
+#
+# Every target sets up its own .venv from requirements.txt on first use, so a
+# fresh clone needs only python3 and make.  `make help` lists the targets.
+
+PYTHON ?= python3
+PORT   ?= 8000
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPHINX := $(BIN)/sphinx-build
+BUILD  := _build
+# Warnings are errors, all of them reported (-W --keep-going), references
+# checked (-n), and a fresh environment (-E) so no warning hides in a cache.
+STRICT := -W --keep-going -n -E
+
+.DEFAULT_GOAL := help
+.PHONY: help slides html present test clean
+
+help: ## show this list
+	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+slides: $(STAMP) ## build the slides: _build/slides/index.html
+	$(SPHINX) -b slides . $(BUILD)/slides
+
+html: $(STAMP) ## build a readable handout: _build/html/index.html
+	$(SPHINX) -b html . $(BUILD)/html
+
+present: slides ## serve the slides on 127.0.0.1 (PORT=8000) until Ctrl-C
+	@echo
+	@echo "  Open http://127.0.0.1:$(PORT)/ in a browser."
+	@echo "  Arrow keys: next/previous slide;  c: presenter console;  t: slide table."
+	@echo
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILD)/slides
+
+test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides build
+	$(BIN)/python -m pytest -rs --cov=microthread --cov-report=term-missing:skip-covered
+	$(SPHINX) -b doctest $(STRICT) . $(BUILD)/doctest
+	$(SPHINX) -b slides $(STRICT) . $(BUILD)/slides
+
+clean: ## remove built output (keeps .venv)
+	rm -rf $(BUILD)

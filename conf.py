@@ -1,0 +1,30 @@
+"""Sphinx configuration of the deck 进程、线程、微线程和事件驱动.
+
+One source, two outputs: ``make slides`` (hieroglyph's ``slides`` builder)
+and ``make html`` (a handout, speaker notes shown as notes).  index.rst is the
+title slide and includes the parts of the talk from slides/, so the whole
+deck is one page that the arrow keys walk through.
+"""
+
+project = '进程、线程、微线程和事件驱动'
+html_title = project
+language = 'zh_CN'
+
+extensions = [
+    'deckext',            # hieroglyph on current Sphinx, code guard, theme
+    'sphinx.ext.doctest',  # runs the slides' doctests (make test)
+]
+
+# slides/ is included into index.rst, not built as documents of its own.
+exclude_patterns = ['_build', '.venv', 'slides', 'src', 'tests', '.ci',
+                    '.pytest_cache', 'README.md']
+
+# hieroglyph: the title is level 1, every slide of the talk a level-2 section.
+slide_theme = 'deck'
+slide_levels = 2
+slide_numbers = True
+
+# deckext.codeguard: slide code comes from here (or from a doctest).
+codeguard_source_root = 'src'
+
+highlight_language = 'python3'

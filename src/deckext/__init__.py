@@ -1,0 +1,15 @@
+"""The deck's own Sphinx extensions.
+
+``extensions = ['deckext']`` in conf.py loads all of them:
+
+* :mod:`deckext.compat` -- hieroglyph 2.1.0 on current Sphinx;
+* :mod:`deckext.codeguard` -- every code block on a slide is real, tested
+  code from ``src/`` and fits the slide;
+* :mod:`deckext.theme` -- the offline, CJK-ready slide theme.
+"""
+
+
+def setup(app):
+    for name in ('compat', 'codeguard', 'theme'):
+        app.setup_extension(f'deckext.{name}')
+    return {'parallel_read_safe': True, 'parallel_write_safe': True}
