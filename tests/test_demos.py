@@ -45,3 +45,27 @@ def test_a_hog_runs_its_whole_stretch_before_anyone_else():
 def test_yielding_lets_the_heartbeat_tick_every_round():
     trace = starvation.starve(rounds=5, yielding=True)
     assert trace == [f"{who} {n}" for n in range(5) for who in ("hog", "beat")]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
+                    reason="needs CPU affinity")
+def test_two_processes_pinned_to_one_cpu_both_make_progress():
+    from microthread.demos.scheduling import pinned_processes_both_progress
+    first, second = pinned_processes_both_progress(seconds=0.5, samples=5)
+    for counts in (first, second):
+        assert len(counts) == 5
+        assert counts == sorted(counts) and counts[-1] > counts[0]
+
+
+def test_a_thread_blocked_in_recv_uses_almost_no_cpu():
+    from microthread.demos.scheduling import blocked_reader_cpu
+    cpu, wall, data = blocked_reader_cpu(wait_seconds=0.3)
+    assert data == b"wake up"
+    assert wall >= 0.3 and cpu < 0.2 * wall
+
+
+@pytest.mark.hogs_hub
+def test_a_blocking_sleep_stalls_the_heartbeat_a_green_one_does_not():
+    from microthread.demos.blocking import heartbeat_gap
+    assert heartbeat_gap(blocking=True, pause=0.2) >= 0.2
+    assert heartbeat_gap(blocking=False, pause=0.2) < 0.15

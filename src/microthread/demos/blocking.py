@@ -1,0 +1,37 @@
+"""用户级线程的坏处: one blocking call stalls every microthread of the hub.
+
+A heartbeat microthread wants to tick every few milliseconds.  Another
+microthread then "waits" for a while: with ``time.sleep`` (a blocking
+system call) the whole hub stops and the heartbeat misses its ticks; with
+the green ``sleep`` only that microthread waits.  The measure is the
+heartbeat's longest gap.
+"""
+
+import time
+
+from ..hub import sleep, spawn
+
+__all__ = ["heartbeat_gap"]
+
+
+def heartbeat_gap(blocking, pause=0.2, tick=0.005):
+    """心跳的最长间隔：阻塞调用会卡住整个 hub。"""
+    gaps, done = [], []
+
+    def heartbeat():
+        last = time.monotonic()
+        while not done:
+            sleep(tick)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    def worker():
+        sleep(tick * 2)
+        (time.sleep if blocking else sleep)(pause)   # 阻塞 vs 绿色
+        done.append(True)
+
+    beat = spawn(heartbeat)
+    spawn(worker).join()
+    beat.join()
+    return max(gaps)
