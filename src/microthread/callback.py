@@ -34,7 +34,7 @@ def sendall(loop, sock, data, on_done):
         nonlocal offset                     # 原稿漏了 nonlocal
         error = None
         try:
-            offset += sock.send(view[offset:])  # 原稿误作 msg[:offset]
+            offset += sock.send(view[offset:])  # 原稿: msg[:offset]
         except BlockingIOError:
             return                          # 虚假的可写：等下一次
         except OSError as exc:              # 对端重置等：就此结束

@@ -338,7 +338,7 @@ def wait_fd(fd, event, timeout=None):
     """挂起当前微线程，直到 fd 上发生 event。"""
     thread = getcurrent()
     hub = get_hub()
-    hub.claim(fd, event, thread)        # 每个 (fd, event) 只许一个等待者
+    hub.claim(fd, event, thread)        # 一个 (fd, event) 一个等待者
     hub.loop.register_fd(fd, event, thread.switch)
     try:
         # 主动挂起当前微线程，切到 hub：协作式调度

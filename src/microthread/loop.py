@@ -107,7 +107,7 @@ class EventLoop:
 
     def run_once(self):
         """一轮主循环：等事件，调用登记在 (fd, event) 上的回调。"""
-        events = self._wait()          # epoll_wait()，超时取最近的定时器
+        events = self._wait()        # epoll_wait()，超时看定时器
         for fd, event in events:
             for callback in self._callbacks_for(fd, event):
                 self._call(callback)
@@ -133,7 +133,7 @@ class EventLoop:
         self._callbacks.setdefault((fd, event), []).append(callback)
 
     def unregister_fd(self, fd, event):
-        """注销 (fd, event) 上的全部回调；内核里的关注以后顺手再撤。"""
+        """注销 (fd, event) 上的全部回调；内核的关注稍后再撤。"""
         callbacks = self._callbacks.pop((fd, event), None)
         if callbacks:
             callbacks.clear()    # 本轮正在分发的回调也不再调用
