@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from deckext.codeguard import MAX_COLUMNS, MAX_LINES, columns
-from deck_support import sphinx_build
+from deck_support import STRICT, sphinx_build
 
 CONF = """\
 extensions = ['deckext', 'sphinx.ext.doctest']
@@ -138,3 +138,25 @@ def test_a_cjk_character_takes_two_columns():
     assert columns('ab') == 2
     assert columns('中文') == 4
     assert columns('\tx') == 9
+
+
+def test_a_missing_object_fails_the_strict_build_naming_file_and_line(tmp_path):
+    make_project(tmp_path, """
+        .. literalinclude:: /src/pkg/mod.py
+           :pyobject: no_such_function
+        """)
+    done = sphinx_build(tmp_path, tmp_path / '_build', 'slides', *STRICT)
+    assert done.returncode != 0
+    assert re.search(r'index\.rst:\d+: (WARNING|ERROR): .*no_such_function', done.stderr)
+
+
+def test_a_broken_doctest_fails_the_doctest_build_naming_file_and_line(tmp_path):
+    make_project(tmp_path, """
+        .. doctest::
+
+           >>> 1 + 1
+           3
+        """)
+    done = sphinx_build(tmp_path, tmp_path / '_build', 'doctest', *STRICT)
+    assert done.returncode != 0
+    assert re.search(r'File "\S*index\.rst", line \d+', done.stdout + done.stderr)
