@@ -16,9 +16,12 @@ STRICT = ['-W', '--keep-going', '-n', '-E']
 
 
 def sphinx_build(srcdir, outdir, builder='slides', *options):
-    """Run sphinx-build in this interpreter's environment; return the process."""
+    """Run sphinx-build in this interpreter's environment; return the process.
+
+    Without colour: under CI=true Sphinx colours its messages even into a pipe.
+    """
     return subprocess.run(
-        [sys.executable, '-m', 'sphinx', '-b', builder, *options,
+        [sys.executable, '-m', 'sphinx', '--no-color', '-b', builder, *options,
          str(srcdir), str(outdir)],
         capture_output=True, text=True)
 
