@@ -140,6 +140,7 @@ def test_lazily_rearmed_timer_fires_at_its_new_deadline(loop):
 def test_cancelled_timer_never_runs(loop):
     fired = []
     loop.call_at(time.monotonic() - 1, fired.append, "x").cancel()
+    loop.call_soon(lambda: None)          # so this tick does not block
     loop.run_once()
     assert fired == []
     assert loop.idle_forever()
@@ -330,3 +331,26 @@ def test_forked_child_gets_its_own_loop_and_leaves_the_parent_alone(pair):
     right.send(b"z")
     run_until(parent_loop, lambda: got)
     assert got == [b"z"]
+
+
+def test_cancelled_timers_are_compacted_away_not_kept_till_due(loop):
+    for _ in range(1000):
+        loop.call_later(600, print).cancel()
+    assert len(loop._timers) <= 201
+
+
+def test_a_cancelled_timer_does_not_set_the_poll_timeout(loop):
+    loop.call_later(600, print).cancel()
+    ran = []
+    loop.call_later(0.001, ran.append, True)
+    run_until(loop, lambda: ran, seconds=5)
+
+
+def test_a_rearmed_cancelled_timer_still_fires(loop):
+    fired = []
+    timer = loop.call_at(time.monotonic() + 100, fired.append, "x")
+    timer.cancel()
+    timer.rearm(time.monotonic() - 1)
+    loop.run_once()
+    assert fired == ["x"]
+    assert loop._cancelled == 0

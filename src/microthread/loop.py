@@ -69,12 +69,19 @@ class Timer(Handle):
     def rearm(self, when):
         """Fire at ``when`` instead; later deadlines cost no heap push."""
         self.when = when
-        self.cancelled = False
+        if self.cancelled:
+            self.cancelled = False
+            if self._entry is not None:
+                self._loop._cancelled -= 1
         if self._entry is None or when < self._entry[0]:
             self._loop._push_timer(self)
 
     def cancel(self):
-        self.cancelled = True
+        """Skip it; its heap entry goes when due, or in a compaction."""
+        if not self.cancelled:
+            self.cancelled = True
+            if self._entry is not None:
+                self._loop._timer_cancelled()
 
     def __repr__(self):
         return f"<Timer at {self.when:.6f} {_name(self.callback)}>"
@@ -91,6 +98,7 @@ class EventLoop:
         self._timers = []         # heap of (when, seq, Timer)
         self._seq = itertools.count()       # tie-break: FIFO at equal when
         self._external = 0        # calls other threads have promised us
+        self._cancelled = 0       # cancelled timers still on the heap
         self._stopping = False
         self._closed = False
         self.thread_ident = threading.get_ident()
@@ -199,7 +207,11 @@ class EventLoop:
         return not self._timers
 
     def _drop_cancelled_timers(self):
-        """Cancelled timers would keep an otherwise idle loop waiting."""
+        """Rebuild the heap without cancelled or superseded entries.
+
+        They would keep an idle loop waiting, and keep alive whatever their
+        callbacks reference until their deadline (asyncio compacts too).
+        """
         live = []
         for entry in self._timers:
             timer = entry[2]
@@ -210,6 +222,26 @@ class EventLoop:
         if len(live) != len(self._timers):
             heapq.heapify(live)
             self._timers = live
+        self._cancelled = 0
+
+    def _timer_cancelled(self):
+        self._cancelled += 1
+        if self._cancelled > 100 and self._cancelled * 2 > len(self._timers):
+            self._drop_cancelled_timers()
+
+    def _next_deadline(self):
+        """The earliest live deadline, popping dead entries off the top."""
+        timers = self._timers
+        while timers:
+            entry = timers[0]
+            timer = entry[2]
+            if timer._entry is entry and not timer.cancelled:
+                return entry[0]
+            heapq.heappop(timers)
+            if timer._entry is entry:
+                timer._entry = None
+                self._cancelled -= 1
+        return None
 
     def close(self):
         """Release the poller and the wakeup fd; the loop is unusable after."""
@@ -227,7 +259,7 @@ class EventLoop:
         """Poll for events, sleeping no longer than the next timer allows."""
         if self._ready:
             timeout = 0
-        elif self._timers:
+        elif self._next_deadline() is not None:
             timeout = max(0.0, self._timers[0][0] - time.monotonic())
         else:
             timeout = None
@@ -290,6 +322,7 @@ class EventLoop:
                 continue                       # superseded by an earlier one
             timer._entry = None
             if timer.cancelled:
+                self._cancelled -= 1
                 continue
             if timer.when > now:
                 self._push_timer(timer)        # re-armed later: move it
