@@ -39,6 +39,25 @@ present: slides ## serve the slides on 127.0.0.1 (PORT=8000) until Ctrl-C
 	@echo
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILD)/slides
 
+# Presenting off the screen and while writing: deckext.present drives
+# Debian's headless Chromium over the built deck; sphinx-autobuild rebuilds
+# on a change to the deck's sources and reloads the open page (#N kept).
+.PHONY: pdf live screens
+# Only these trigger a live rebuild: the slides, src/ and the deck's two root files.
+LIVE_SOURCES := ^(?!$(realpath $(CURDIR))/(slides/|src/|conf\.py$$|index\.rst$$))
+
+pdf: slides ## PDF handout, a slide a page: _build/deck.pdf (NOTES=1: notes under each)
+	$(BIN)/python -m deckext.present pdf $(BUILD)/slides \
+	    $(BUILD)/deck$(if $(NOTES),-notes).pdf $(if $(NOTES),--notes)
+
+live: $(STAMP) ## serve the slides on 127.0.0.1 (PORT), rebuilt and reloaded on edit
+	$(BIN)/sphinx-autobuild -b slides -E --host 127.0.0.1 --port $(PORT) \
+	    --re-ignore '$(LIVE_SOURCES)' --re-ignore '__pycache__|\.pyc$$' \
+	    . $(BUILD)/live
+
+screens: slides ## a PNG of every slide and a contact sheet: _build/screens/
+	$(BIN)/python -m deckext.present screens $(BUILD)/slides $(BUILD)/screens
+
 test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides build
 	$(BIN)/python -m pytest -rs --cov=microthread --cov-report=term-missing:skip-covered
 	$(SPHINX) -b doctest $(STRICT) . $(BUILD)/doctest
