@@ -37,7 +37,9 @@ def child_write_is_invisible_to_parent():
 def thread_write_is_visible():
     """线程：共享地址空间，线程写的主线程马上看得到。"""
     box = {"value": "main"}
-    thread = threading.Thread(target=box.update, kwargs={"value": "thread"})
+    def write():
+        box["value"] = "thread"           # 线程写
+    thread = threading.Thread(target=write)
     thread.start()
     thread.join()
     return {"main thread sees": box["value"]}
