@@ -69,3 +69,13 @@ def test_a_blocking_sleep_stalls_the_heartbeat_a_green_one_does_not():
     from microthread.demos.blocking import heartbeat_gap
     assert heartbeat_gap(blocking=True, pause=0.2) >= 0.2
     assert heartbeat_gap(blocking=False, pause=0.2) < 0.15
+
+
+@pytest.mark.hogs_hub
+def test_the_detector_catches_the_hog_and_says_where():
+    from microthread.demos.starvation import catch_the_hog
+    found = catch_the_hog(threshold=0.05)
+    assert found.culprit.startswith("<Microthread 'hog'")
+    assert found.where.startswith("starvation.py:") and found.where.endswith(
+        " in hog")
+    assert found.seconds >= 0.05

@@ -28,6 +28,16 @@ class Report:
         self.seconds = seconds
         self.stack = stack
 
+    @property
+    def where(self):
+        """The innermost frame: ``file:line in function``."""
+        if not self.stack:
+            return "?"
+        first = self.stack[-1].strip().splitlines()[0]  # File "f", line n, in g
+        path, line, function = (part.strip() for part in first.split(","))
+        return (f"{path[6:-1].rsplit('/', 1)[-1]}:{line[5:]}"
+                f" in {function[3:]}")
+
     def __str__(self):
         return (f"blocking detector: {self.culprit} held the hub for "
                 f"{self.seconds:.2f} s without yielding; it is here:\n"

@@ -10,9 +10,12 @@ With ``sleep(0)`` inside the hog's loop, the two alternate.
 ['hog 0', 'beat 0', 'hog 1', 'beat 1', 'hog 2', 'beat 2']
 """
 
-from ..hub import sleep, spawn
+import time
 
-__all__ = ["starve"]
+from .. import detector
+from ..hub import get_hub, sleep, spawn
+
+__all__ = ["starve", "catch_the_hog"]
 
 
 def starve(rounds=3, yielding=False):
@@ -35,3 +38,19 @@ def starve(rounds=3, yielding=False):
     for worker in workers:
         worker.join()
     return trace
+
+
+def catch_the_hog(threshold=0.05):
+    """开着阻塞检测器，跑一个不让出的微线程：当场抓住它。"""
+    reports = []
+    def hog():
+        deadline = time.monotonic() + 5        # 最多霸占 5 秒
+        while not reports and time.monotonic() < deadline:
+            pass                               # 只算，不让出
+    detector.enable(threshold, reports.append)
+    try:
+        detector.attach(get_hub().loop)
+        spawn(hog).join()
+    finally:
+        detector.disable()
+    return reports[0]
