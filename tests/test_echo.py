@@ -328,15 +328,16 @@ def count_sockets(pid):
 
 
 @pytest.mark.parametrize("style", ["green", "callback"])
-def test_holds_2000_connections_and_echoes_on_each(style):
-    count = 2000
+def test_holds_10000_connections_and_echoes_on_each(style):
+    """C10K: every connection held at once, and each one echoes."""
+    count = 10000
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < count + 100:
+        pytest.skip("the hard open-file limit here is below 10,100")
     with open_file_limit(count + 100), echo_server(style) as server:
-        start = time.monotonic()
-        with clients(server.port, count) as socks:
+        with clients(server.port, count, timeout=100) as socks:
             payloads = [b"%d" % n for n in range(count)]
-            assert exchange(socks, payloads, timeout=10) == payloads
+            assert exchange(socks, payloads, timeout=60) == payloads
             assert count_sockets(server.pid) == count + 1   # and a listener
-        assert time.monotonic() - start < 10
         assert server.stop() == 0
 
 
