@@ -6,6 +6,8 @@ DETECTOR_THRESHOLD fails, unless it is marked ``hogs_hub`` (it hogs on
 purpose, to show starvation).
 """
 
+import socket
+
 import pytest
 
 from microthread import detector, pollers
@@ -45,6 +47,17 @@ def fresh_loop():
     set_loop(None)
     if loop is not None:
         loop.close()
+
+
+@pytest.fixture
+def pair():
+    """A connected pair of non-blocking Unix sockets, closed afterwards."""
+    left, right = socket.socketpair()
+    left.setblocking(False)
+    right.setblocking(False)
+    yield left, right
+    left.close()
+    right.close()
 
 
 @pytest.fixture(params=pollers.available())

@@ -1,7 +1,6 @@
 """The hub: spawn, join, kill, sleep, Timeout, wait_fd and its fault cases."""
 
 import socket
-import sys
 import threading
 import time
 
@@ -15,16 +14,6 @@ from microthread.sync import Event, Lock, Queue
 
 
 pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
-
-
-@pytest.fixture
-def pair():
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    right.setblocking(False)
-    yield left, right
-    left.close()
-    right.close()
 
 
 def test_join_returns_the_result():

@@ -15,16 +15,6 @@ from microthread.pollers import READ, WRITE
 from support import run_until
 
 
-@pytest.fixture
-def pair():
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    right.setblocking(False)
-    yield left, right
-    left.close()
-    right.close()
-
-
 def test_read_callback_runs_when_data_arrives(loop, pair):
     left, right = pair
     seen = []
