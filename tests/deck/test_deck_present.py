@@ -253,26 +253,27 @@ def test_console_follows_the_audience_window_and_drives_it(open_deck, deck):
 
 
 def test_console_clock_advances_pauses_and_resets(open_deck):
+    from playwright.sync_api import expect
     page, _ = open_deck(clock=True)
     console = open_console(page)
     console_shows(console, 1)
     clock = page.context.clock
+    # From here on time moves only when the test says so.
+    clock.pause_at(page.evaluate('Date.now()') + 1_000)
+    elapsed = expect(console.locator('#elapsed')).to_have_text
 
-    def elapsed(text):
-        console.wait_for_function(
-            't => document.querySelector("#elapsed").textContent === t', arg=text)
-
+    console.click('#timer_reset')
     elapsed('00:00')
     clock.run_for(65_000)
     elapsed('01:05')
     console.keyboard.press('p')                       # pause
     clock.run_for(30_000)
     elapsed('01:05')
-    assert console.inner_text('#timer_pause') == '继续'
+    expect(console.locator('#timer_pause')).to_have_text('继续')
     console.click('#timer_pause')                     # resume
-    clock.run_for(3_600_000)
+    clock.fast_forward(3_600_000)
     elapsed('1:01:05')
-    console.click('#timer_reset')
+    console.keyboard.press('r')                       # reset
     elapsed('00:00')
     clock.run_for(2_000)
     elapsed('00:02')

@@ -60,7 +60,9 @@ def live(tmp_path):
     log = tmp_path / 'live.log'
     with open(log, 'w') as out:
         process = subprocess.Popen(
-            ['make', '--no-print-directory', 'live', f'VENV={ROOT / ".venv"}', f'PORT={port}'],
+            # -o: the venv is this checkout's, installed already; never reinstall it.
+            ['make', '--no-print-directory', '-o', str(ROOT / '.venv' / '.installed'),
+             'live', f'VENV={ROOT / ".venv"}', f'PORT={port}'],
             cwd=deck, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     try:
@@ -68,8 +70,9 @@ def live(tmp_path):
         wait_for_http(base + 'index.html', process, log)
         yield base, deck, log
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 def test_make_live_rebuilds_and_reloads_on_slides_and_src_changes(browser, live):  # noqa: F811
