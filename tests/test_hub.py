@@ -1,5 +1,6 @@
 """The hub: spawn, join, kill, sleep, Timeout, wait_fd and its fault cases."""
 
+import os
 import socket
 import threading
 import time
@@ -354,3 +355,150 @@ def test_kill_from_inside_a_microthread_takes_effect_at_its_next_wait():
     thread = spawn(suicidal)
     thread.join()
     assert trace == ["still running until the next wait"]
+
+
+# -- regressions: claims, callbacks and fd numbers after errors and closes --
+
+def test_a_refused_fd_leaves_no_claim_behind():
+    reader, writer = os.pipe()
+    os.close(reader)
+    os.close(writer)
+    for _ in range(2):                      # the same error both times
+        with pytest.raises(OSError, match=f"refused fd {reader}"):
+            wait_fd(reader, READ)
+    assert get_hub().fd_waiters == {}
+
+
+def test_a_bad_event_is_refused_naming_the_fd(pair):
+    with pytest.raises(ValueError, match=f"fd {pair[0].fileno()}"):
+        wait_fd(pair[0].fileno(), READ | WRITE)
+
+
+def test_waiting_removes_only_its_own_callback(pair):
+    left, right = pair
+    seen = []
+    get_loop().register_fd(left.fileno(), READ, lambda: seen.append(1))
+    right.send(b"x")
+    wait_fd(left.fileno(), READ)
+    assert get_loop().has_callbacks(left.fileno(), READ)
+
+
+def test_closing_frees_the_fd_number_for_a_new_socket_at_once():
+    first, first_peer = socket.socketpair()
+    green = GreenSocket(first)
+    fd = green.fileno()
+    old_reader = spawn(green.recv, 1)
+    sleep(0)
+    green.close()
+    again, again_peer = socket.socketpair()
+    assert again.fileno() == fd
+    new_green = GreenSocket(again, timeout=5)
+    got = []
+    new_reader = spawn(lambda: got.append(new_green.recv(1)))
+    sleep(0)
+    again_peer.send(b"y")
+    new_reader.join()
+    assert got == [b"y"]
+    with pytest.raises(FdClosedError):
+        old_reader.join()
+    for sock in (first_peer, new_green, again_peer):
+        sock.close()
+
+
+def test_closing_a_green_socket_twice_spares_the_next_owner_of_its_fd():
+    first, first_peer = socket.socketpair()
+    green = GreenSocket(first)
+    green.close()
+    again, again_peer = socket.socketpair()
+    new_green = GreenSocket(again, timeout=5)
+    reader = spawn(new_green.recv, 1)
+    sleep(0)
+    import microthread
+    microthread.close(green)                # the second close: a no-op
+    again_peer.send(b"z")
+    assert reader.join() == b"z"
+    for sock in (first_peer, new_green, again_peer):
+        sock.close()
+
+
+def test_a_socket_dropped_without_close_does_not_hang_the_next_one():
+    def use_and_drop():
+        sock, peer = socket.socketpair()
+        green = GreenSocket(sock)
+        reader = spawn(green.recv, 1)
+        sleep(0)
+        peer.send(b"x")
+        reader.join()
+        return sock.fileno()
+
+    fd = use_and_drop()                     # freed: CPython closes the fd
+    again, peer = socket.socketpair()
+    assert again.fileno() == fd
+    green = GreenSocket(again, timeout=5)
+    peer.send(b"y")
+    assert green.recv(1) == b"y"
+    green.close()
+    peer.close()
+
+
+def test_an_interrupt_in_a_loop_callback_reaches_main_and_the_hub_lives():
+    def interrupt():
+        raise KeyboardInterrupt
+
+    worker = spawn(lambda: (sleep(0.05), "result")[1])
+    hub = get_hub()
+    get_loop().call_soon(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        sleep(1)
+    assert get_hub() is hub and not hub.dead
+    assert worker.join() == "result"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_in_a_microthread_cannot_touch_the_parents_poller(pair):
+    left, right = pair
+    right.send(b"x")
+    wait_fd(left.fileno(), READ)        # READ stays in the kernel mask
+
+    inherited = get_loop()
+
+    def forker():
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                assert get_loop() is not inherited
+                inherited.run_once()    # the copied hub would do this
+                status = 1              # it let the child use it
+            except RuntimeError as error:
+                status = 0 if "parent process" in str(error) else 2
+            finally:
+                os._exit(status)
+        return os.waitpid(pid, 0)[1]
+
+    assert os.waitstatus_to_exitcode(spawn(forker).join()) == 0
+    wait_fd(left.fileno(), READ, timeout=5)   # the parent's registration
+
+
+def test_setting_an_event_from_another_os_thread_is_refused_not_lost():
+    event, errors = Event(), []
+    waiter = spawn(event.wait)
+    sleep(0)
+
+    def other():
+        try:
+            event.set()
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert errors and "call_soon_threadsafe" in errors[0]
+    get_loop().expect_external()
+    setter = threading.Thread(target=get_loop().call_soon_threadsafe,
+                              args=(event.set,))
+    setter.start()
+    waiter.join(timeout=5)
+    get_loop().external_done()
+    setter.join()

@@ -344,3 +344,10 @@ def test_a_rearmed_cancelled_timer_still_fires(loop):
     loop.run_once()
     assert fired == ["x"]
     assert loop._cancelled == 0
+
+
+def test_select_refuses_an_fd_it_cannot_hold():
+    loop = EventLoop("select")
+    with pytest.raises(ValueError, match="select cannot watch fd 1500"):
+        loop.register_fd(1500, READ, lambda: None)
+    loop.close()

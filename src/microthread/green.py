@@ -17,6 +17,7 @@ import os
 import socket
 
 from .hub import close_fd, wait_fd
+from .loop import get_loop
 from .offload import run_in_thread
 from .pollers import READ, WRITE
 from .sendall import sendall
@@ -32,12 +33,13 @@ class GreenSocket:
         self._sock = sock
         self._fd = sock.fileno()
         self.timeout = timeout          # seconds for each wait, None: no limit
+        get_loop().adopt_fd(self._fd)
 
     def __repr__(self):
         return f"<GreenSocket fd={self._fd}>"
 
     def fileno(self):
-        return self._fd
+        return self._sock.fileno()     # -1 once closed
 
     @property
     def socket(self):
@@ -149,7 +151,9 @@ def _resolve(host, port):
 
 def close(sock):
     """Close any socket through the runtime (see GreenSocket.close)."""
-    if sock.fileno() >= 0:
+    if isinstance(sock, GreenSocket):
+        sock.close()
+    elif sock.fileno() >= 0:
         close_fd(sock.fileno())
         sock.close()
 

@@ -131,7 +131,10 @@ class Hub(greenlet):
             if loop.idle_forever():
                 self.parent.throw(BlockedForever(self.describe_blocked()))
                 continue
-            loop.run_once()
+            try:
+                loop.run_once()
+            except (KeyboardInterrupt, SystemExit) as error:
+                self.parent.throw(error)     # the hub itself lives on
 
     # -- the waiting side ------------------------------------------------
 
@@ -141,17 +144,28 @@ class Hub(greenlet):
             raise RuntimeError(
                 f"wait for fd {fd} inside the hub: a loop callback must not "
                 f"block; spawn a microthread to do the waiting")
+        if event is not READ and event is not WRITE:
+            raise ValueError(f"wait for fd {fd}: event must be READ or WRITE,"
+                             f" not {event!r}")
         other = self.fd_waiters.get((fd, event))
         if other is not None:
             raise RuntimeError(
                 f"fd {fd} already has a microthread waiting for "
                 f"{_EVENT_NAMES.get(event, event)}: {who(other)}; two waiters "
                 f"on one fd would steal each other's data")
-        self.fd_waiters[fd, event] = thread
-        thread._mt_waiting = (fd, event)    # for the Timeout's message
+        thread._mt_waiting = key = (fd, event)   # this wait, and its name
+        self.fd_waiters[key] = thread
 
-    def release(self, fd, event):
-        self.fd_waiters.pop((fd, event), None)
+    def release(self, fd, event, thread):
+        """End thread's wait: drop its claim and its callback, nobody else's.
+
+        After ``close_fd`` the claim is already gone and the fd number may
+        belong to a new socket: then there is nothing of ours to remove.
+        """
+        thread._mt_waiting = None
+        if self.fd_waiters.get((fd, event)) is thread:
+            del self.fd_waiters[fd, event]
+            self.loop.remove_callback(fd, event, thread.switch)
 
     def switch_out(self, thread, timeout):
         """Switch to the hub; with a timeout, re-arm thread's own timer."""
@@ -204,15 +218,21 @@ class Hub(greenlet):
     # -- closing ---------------------------------------------------------
 
     def close_fd(self, fd):
-        """Forget fd in the loop and wake its waiters with FdClosedError."""
+        """Forget fd in the loop and wake its waiters with FdClosedError.
+
+        The claims go at once, so the fd number is free for a new socket
+        before the old waiters even wake.
+        """
         for event in (READ, WRITE):
-            thread = self.fd_waiters.get((fd, event))
+            thread = self.fd_waiters.pop((fd, event), None)
             if thread is not None:
-                self.loop.call_soon(self._throw_if_waiting, fd, event, thread)
+                self.loop.call_soon(self._throw_if_still_waiting, fd, event,
+                                    thread, thread._mt_waiting)
         self.loop.forget_fd(fd)
 
-    def _throw_if_waiting(self, fd, event, thread):
-        if self.fd_waiters.get((fd, event)) is thread:
+    def _throw_if_still_waiting(self, fd, event, thread, wait):
+        """Throw only into the very wait that was interrupted."""
+        if thread._mt_waiting is wait:
             thread.throw(FdClosedError(fd, event, thread))
 
     # -- diagnosis -------------------------------------------------------
@@ -339,13 +359,12 @@ def wait_fd(fd, event, timeout=None):
     thread = getcurrent()
     hub = get_hub()
     hub.claim(fd, event, thread)        # 一个 (fd, event) 一个等待者
-    hub.loop.register_fd(fd, event, thread.switch)
     try:
+        hub.loop.register_fd(fd, event, thread.switch)
         # 主动挂起当前微线程，切到 hub：协作式调度
         hub.switch_out(thread, timeout)
     finally:
-        hub.loop.unregister_fd(fd, event)   # 超时、出错、被杀都要注销
-        hub.release(fd, event)
+        hub.release(fd, event, thread)  # 超时、出错、被杀都要注销
 
 
 def spawn(fn, *args, **kwargs):

@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 
 from .pollers import READ, WRITE, check_fd, make_poller
 
@@ -106,6 +107,7 @@ class EventLoop:
         self.ticks = 0            # callbacks run so far (for the detector)
         self.on_error = _print_error
         self._open_wakeup()
+        _loops.add(self)
 
     @property
     def poller_name(self):
@@ -148,6 +150,18 @@ class EventLoop:
 
     # -- closing an fd through the loop ----------------------------------
 
+    def remove_callback(self, fd, event, callback):
+        """Remove one callback of (fd, event), leaving the others."""
+        callbacks = self._callbacks.get((fd, event))
+        if callbacks is None:
+            return
+        try:
+            callbacks.remove(callback)
+        except ValueError:
+            return
+        if not callbacks:
+            del self._callbacks[fd, event]
+
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
 
@@ -157,6 +171,19 @@ class EventLoop:
         for event in (READ, WRITE):
             self.unregister_fd(fd, event)
         if self._masks.pop(fd, None) is not None:
+            self._poller.unregister(fd)
+
+    def adopt_fd(self, fd):
+        """A new socket got fd's number: drop what an unseen close left.
+
+        A socket closed without going through the loop (dropped, closed by
+        a library) leaves our record of its kernel mask behind while epoll
+        has forgotten it; the next socket with that number would then never
+        be registered.  Only a record with no callbacks is stale.
+        """
+        if (fd in self._masks and (fd, READ) not in self._callbacks
+                and (fd, WRITE) not in self._callbacks):
+            del self._masks[fd]
             self._poller.unregister(fd)
 
     def watches(self, fd):
@@ -193,7 +220,12 @@ class EventLoop:
         return handle
 
     def expect_external(self):
-        """Note that another thread will call back: the loop is not stuck."""
+        """Note that another thread will call back: the loop is not stuck.
+
+        Without it, a hub whose microthreads all wait for such a call has
+        nothing it can see that would wake them, and says BlockedForever.
+        Pair every call with ``external_done()`` (``offload`` does).
+        """
         self._external += 1
 
     def external_done(self):
@@ -203,8 +235,7 @@ class EventLoop:
         """True when no fd, timer, queued or promised call can wake us."""
         if self._ready or self._external or len(self._callbacks) > 1:
             return False                           # 1: the wakeup fd
-        self._drop_cancelled_timers()
-        return not self._timers
+        return self._next_deadline() is None
 
     def _drop_cancelled_timers(self):
         """Rebuild the heap without cancelled or superseded entries.
@@ -362,6 +393,9 @@ class EventLoop:
             os.write(self._wake_write_fd, b"\1\0\0\0\0\0\0\0")
         except BlockingIOError:
             pass  # the counter or pipe is full: the loop will wake anyway
+        except OSError:
+            if not self._closed:
+                raise     # closed while we queued: nobody left to wake
 
     def _drain_wakeup(self):
         try:
@@ -392,6 +426,7 @@ def _print_error(callback, error):
 
 
 _local = threading.local()
+_loops = weakref.WeakSet()    # every loop of this process, for fork
 
 
 def get_loop():
@@ -421,6 +456,23 @@ def _fresh_state_after_fork():
     """
     global _local
     _local = threading.local()
+    for loop in list(_loops):
+        loop._poller = _ParentsPoller(loop._poller.name)
+
+
+class _ParentsPoller:
+    """Stands in, in a forked child, for a poller the parent still uses."""
+
+    def __init__(self, name):
+        self.name = name
+        self.parent = os.getppid()
+
+    def __getattr__(self, method):
+        raise RuntimeError(
+            f"this event loop belongs to the parent process {self.parent}: "
+            f"its {self.name} fd is shared with the child, and using it would "
+            f"change the parent's registrations; a forked child makes its "
+            f"own loop (microthread.get_loop())")
 
 
 os.register_at_fork(after_in_child=_fresh_state_after_fork)

@@ -19,6 +19,7 @@ import select
 
 READ = 1
 WRITE = 2
+FD_SETSIZE = 1024   # select(2)'s fd_set holds fds below this
 
 __all__ = ["READ", "WRITE", "Poller", "make_poller", "available", "names"]
 
@@ -142,6 +143,9 @@ class SelectPoller(Poller):
         self._writers = set()
 
     def register(self, fd, mask):
+        if fd >= FD_SETSIZE:
+            raise ValueError(f"select cannot watch fd {fd}: it is not below "
+                             f"FD_SETSIZE ({FD_SETSIZE}); use poll or epoll")
         _check_open(fd, "select")
         self.modify(fd, mask)
 

@@ -3,7 +3,8 @@
 They park the waiting microthread in the hub (never an OS-level block), so
 other microthreads run meanwhile; each wait takes ``timeout=`` and raises
 ``Timeout``.  Within one OS thread only; to signal a hub from another OS
-thread use ``loop.call_soon_threadsafe``.
+thread use ``loop.call_soon_threadsafe`` (and ``loop.expect_external()``
+while the hub waits for it, or it cannot tell the wait from a deadlock).
 
 >>> from microthread import spawn
 >>> ready, trace = Event(), []
@@ -18,6 +19,7 @@ thread use ``loop.call_soon_threadsafe``.
 """
 
 import collections
+import threading
 
 from greenlet import getcurrent
 
@@ -32,11 +34,17 @@ class Event:
     def __init__(self):
         self._flag = False
         self._waiters = []
+        self._thread = None       # the OS thread whose microthreads wait
 
     def is_set(self):
         return self._flag
 
     def set(self):
+        if self._waiters and self._thread != threading.get_ident():
+            raise RuntimeError(
+                f"Event.set() from OS thread {threading.get_ident()}, but its "
+                f"waiters are microthreads of thread {self._thread}: hand it "
+                f"over with loop.call_soon_threadsafe(event.set)")
         self._flag = True
         loop = get_hub().loop
         for waiter in self._waiters:
@@ -49,6 +57,7 @@ class Event:
     def wait(self, timeout=None):
         """Return once the flag is set; Timeout after ``timeout`` seconds."""
         if not self._flag:
+            self._thread = threading.get_ident()
             _park(self._waiters, "Event.wait()", timeout)
         return True
 
