@@ -12,4 +12,5 @@
 def setup(app):
     for name in ('compat', 'codeguard', 'theme'):
         app.setup_extension(f'deckext.{name}')
+    app.setup_extension('deckext.timeline')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -1,0 +1,389 @@
+"""The runs the slides draw as timelines: real demos, recorded.
+
+Each scenario runs code the slides show, with recording on (see
+``microthread.trace``), and returns its panels: a list of Timelines that
+``deckext.timeline`` draws at build time.  A scenario fixes the *structure*
+of its run -- the lanes, the order and the count of switches -- so every
+build draws the same picture; only the durations are the run's own.
+
+- ``sendall_styles``: the three sendall styles move the same bytes through
+  a small send buffer to a reader that reads only when the writer waits;
+- ``starvation``: ``starve`` without and with ``sleep(0)``;
+- ``lost_update``: the forced lost update of ``race`` and its locked twin;
+- ``player_race``: ``login`` while another microthread looks the player up.
+
+>>> [len(SCENARIOS[name]()) for name in SCENARIOS]
+[3, 2, 2, 2]
+"""
+
+import linecache
+import os
+import queue
+import socket
+import tempfile
+import threading
+from contextlib import contextmanager
+
+from greenlet import getcurrent
+
+from .. import callback
+from ..green import GreenSocket
+from ..hub import spawn
+from ..loop import current_loop, set_loop
+from ..pollers import READ
+from ..sendall import sendall
+from ..trace import (Mark, Recorder, RecordingLoop, Span, Switch, Timeline,
+                     lane_of, thread_lines)
+from . import race, starvation
+from .database import create_players_db
+from .player import login, login_safe
+
+__all__ = ["SCENARIOS", "sendall_styles", "starvation_run", "lost_update",
+           "player_race"]
+
+MAIN = "主程序"
+
+
+@contextmanager
+def recording(recorder, before_wait=None):
+    """A RecordingLoop as this thread's loop in the block, then the old one."""
+    previous = current_loop()
+    loop = RecordingLoop(recorder, before_wait=before_wait)
+    set_loop(loop)
+    try:
+        yield loop
+    finally:
+        set_loop(previous)
+        loop.close()
+
+
+def lanes_named(names):
+    """lane_of, with the default names replaced as ``names`` says."""
+    def lane(thread):
+        name = lane_of(thread)
+        return names.get(name, name)
+    return lane
+
+
+# -- sendall: callback, microthread, OS thread -------------------------------
+
+SNDBUF = 8192          # the kernel doubles it; a few KiB per wakeup
+CHUNKS = 3             # the data fills the send buffer this many times
+
+
+class Peer:
+    """The other end: an OS thread that reads only when asked (lockstep).
+
+    ``read(size)`` reads exactly size bytes in the peer's thread and waits
+    for it, so the writer never races the reader; ``read_later(size)``
+    does not wait (a blocked writer thread cannot ask).
+    """
+
+    def __init__(self, sock, recorder, lane="对端 (读线程)"):
+        self.sock, self.recorder, self.lane = sock, recorder, lane
+        self.unread = 0                       # bytes sent, not yet read
+        self._asks = queue.Queue()
+        self._done = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while (size := self._asks.get()) is not None:
+            start = self.recorder.now()
+            data = self.sock.recv(size, socket.MSG_WAITALL)
+            self.recorder.span(self.lane, start, label=f"recv {_kib(data)}")
+            self._done.put(len(data))
+
+    def read_later(self, size):
+        self._asks.put(size)
+
+    def read(self, size):
+        self.read_later(size)
+        self.wait_reads(1)
+
+    def wait_reads(self, count):
+        """Wait until ``count`` reads asked for have been done."""
+        for _ in range(count):
+            self.unread -= self._done.get(timeout=10)
+
+    def read_rest(self):
+        """Lockstep: called before the writer's loop may sleep."""
+        if self.unread:
+            self.read(self.unread)
+
+    def stop(self):
+        self._asks.put(None)
+        self._thread.join(10)
+
+
+class WatchedSocket:
+    """A socket whose sends are recorded on a lane (and counted for Peer)."""
+
+    def __init__(self, sock, recorder, lane, peer):
+        self.sock, self.recorder, self.lane, self.peer = (
+            sock, recorder, lane, peer)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def setblocking(self, flag):
+        self.sock.setblocking(flag)
+
+    def send(self, data):
+        start = self.recorder.now()
+        try:
+            count = self.sock.send(data)
+        except BlockingIOError:
+            self.recorder.mark(self.lane, "EAGAIN")
+            raise
+        self.peer.unread += count
+        if self.sock.getblocking():
+            self.recorder.span(self.lane, start, kind="blocked",
+                               label=f"send {_kib(count)}：缓冲区满就在内核里睡")
+        else:
+            self.recorder.mark(self.lane, f"send {_kib(count)}")
+        return count
+
+
+def _kib(size):
+    size = size if isinstance(size, int) else len(size)
+    return f"{size / 1024:.1f} KiB"
+
+
+@contextmanager
+def _socket_pair(recorder, lane):
+    """A Unix socket pair with a small send buffer, its Peer and the data.
+
+    The data is CHUNKS times what one send puts into an empty buffer, so
+    each style needs the same number of rounds on every machine.
+    """
+    writer, reader = socket.socketpair()
+    writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+    writer.setblocking(False)
+    fill = writer.send(bytes(16 * SNDBUF))
+    reader.recv(fill, socket.MSG_WAITALL)
+    peer = Peer(reader, recorder)
+    try:
+        yield WatchedSocket(writer, recorder, lane, peer), peer, bytes(
+            CHUNKS * fill)
+    finally:
+        peer.stop()
+        writer.close()
+        reader.close()
+
+
+def _callback_style():
+    recorder = Recorder()
+    loop_lane, callback_lane = "主循环 (loop)", "回调 callback"
+    with _socket_pair(recorder, callback_lane) as (sock, peer, data):
+        with recording(recorder, before_wait=peer.read_rest) as loop:
+            callback.sendall(loop, sock, data, lambda error: loop.stop())
+            loop.run()
+        peer.read_rest()
+    for run in recorder.dispatches:
+        if run.callback.endswith("sendall.<locals>.callback"):
+            recorder.switches_seen += [
+                Switch(run.start, loop_lane, callback_lane, "fd 可写：调用回调"),
+                Switch(run.end, callback_lane, loop_lane, "回调返回主循环")]
+    return recorder.timeline(
+        "回调：每次可写只发一段，然后返回主循环",
+        [loop_lane, callback_lane, peer.lane], polls_on=loop_lane)
+
+
+def _microthread_style():
+    recorder = Recorder()
+    names = {"main": MAIN, "hub": "hub (主循环)", "sendall": "微线程 sendall"}
+    with _socket_pair(recorder, names["sendall"]) as (sock, peer, data):
+        with recording(recorder, before_wait=peer.read_rest), \
+                recorder.switches(lanes_named(names)):
+            spawn(sendall, GreenSocket(sock), data).join()
+        peer.read_rest()
+    return recorder.timeline(
+        "微线程：send 遇到 EAGAIN 就切换到 hub，可写时切回来",
+        [*names.values(), peer.lane], polls_on=names["hub"])
+
+
+def _thread_style():
+    recorder = Recorder()
+    lane = "系统线程 sendall"
+    with _socket_pair(recorder, lane) as (sock, peer, data):
+        sock.setblocking(True)
+        writer = threading.Thread(target=sendall, args=(sock, data))
+        writer.start()
+        for _ in range(CHUNKS):
+            peer.read_later(len(data) // CHUNKS)
+        writer.join(10)
+        peer.wait_reads(CHUNKS)
+    return recorder.timeline(
+        "系统线程：一次 send 阻塞在内核里，对端读走一段才醒来", [lane, peer.lane])
+
+
+def sendall_styles():
+    """The same bytes through the three sendall styles of the slides."""
+    return [_callback_style(), _microthread_style(), _thread_style()]
+
+
+# -- cooperative starvation ---------------------------------------------------
+
+def starvation_run():
+    """starve() without sleep(0), then with it: who ran when."""
+    names = {"main": MAIN}
+    lanes = [MAIN, "hub", "hog", "heartbeat"]
+    panels = []
+    for yielding, title in (
+            (False, "hog 不让出：它算完之前 heartbeat 一次也没轮到"),
+            (True, "hog 每轮 sleep(0)：两个微线程交替前进")):
+        recorder = Recorder()
+        with recording(recorder), recorder.switches(lanes_named(names)):
+            starvation.starve(rounds=3, yielding=yielding)
+        timeline = recorder.timeline(title, lanes)
+        spawned = timeline.switches[0].at         # main joins: hub starts
+        first = next(s.at for s in timeline.switches
+                     if s.target == "heartbeat")
+        timeline.spans.append(Span("heartbeat", spawned, first, "wait",
+                                   "" if yielding else "就绪，但轮不到它"))
+        panels.append(timeline.settle())
+    return panels
+
+
+# -- the lost update of OS threads, and the lock -----------------------------
+
+def _inner_code(function, name):
+    """The code object of function's nested function ``name``."""
+    for const in function.__code__.co_consts:
+        if getattr(const, "co_name", None) == name:
+            return const
+    raise LookupError(f"{function.__qualname__} has no nested {name}")
+
+
+def _critical_sections(function, threads=4):
+    """Run race.<function>, line-tracing each thread's add_one."""
+    recorder, lines = Recorder(), []
+    code = _inner_code(function, "add_one")
+    with thread_lines(recorder, code, lines):
+        result = function(threads=threads)
+    steps = {}
+    for thread, at, line, local in lines:
+        text = ("return" if line == "return" else
+                linecache.getline(code.co_filename, line).strip())
+        steps.setdefault(thread, []).append((at, text, local.get("value")))
+    return recorder, result, steps
+
+
+def lost_update():
+    """The forced lost update (a Barrier between read and write), and the
+    same critical section under a Lock: what each thread read and wrote."""
+    panels = []
+    recorder, result, steps = _critical_sections(race.lost_update)
+    runs = []
+    for thread, seen in steps.items():
+        at = {text.split()[0]: (t, value) for t, text, value in seen}
+        (read, _), (barrier, value) = at["value"], at["everyone_read.wait(5)"]
+        write, end = at['counter["value"]'][0], at["return"][0]
+        runs.append((read, barrier, write, end, value))
+    runs.sort()
+    lanes = [f"线程 {n}" for n in range(1, len(runs) + 1)]
+    timeline = Timeline(
+        f"Barrier 强制的交错：都读到 0 再写，结果 {result}（强制的，不是观察到的抢占）",
+        lanes)
+    for lane, (read, barrier, write, end, value) in zip(lanes, runs):
+        timeline.spans += [
+            Span(lane, read, barrier, "run"),
+            Span(lane, barrier, write, "wait", "等 Barrier"),
+            Span(lane, write, end, "run")]
+        timeline.marks += [Mark(lane, read, f"读到 {value}"),
+                           Mark(lane, write, f"写 {value + 1}")]
+    panels.append(timeline.settle())
+
+    recorder, result, steps = _critical_sections(race.locked_update)
+    runs = []
+    for thread, seen in steps.items():
+        at = {}
+        for t, text, value in seen:
+            at.setdefault(text.split()[0], (t, value))   # first: acquire
+        (read, _), (switch, value) = at["value"], at["_switch_now()"]
+        runs.append((read, at["with"][0], switch, at['counter["value"]'][0],
+                     at["return"][0], value))
+    runs.sort()
+    timeline = Timeline(f"加锁：读和写之间别人进不来，结果 {result}", lanes)
+    for lane, (read, lock, switch, write, end, value) in zip(lanes, runs):
+        timeline.spans += [
+            Span(lane, lock, read, "wait", "等锁"),
+            Span(lane, read, switch, "run"),
+            Span(lane, switch, write, "blocked", "让出 CPU"),
+            Span(lane, write, end, "run")]
+        timeline.marks += [Mark(lane, read, f"读到 {value}"),
+                           Mark(lane, write, f"写 {value + 1}")]
+    panels.append(timeline.settle())
+    return panels
+
+
+# -- the Player race ---------------------------------------------------------
+
+class PublishedPlayers(dict):
+    """The players table; marks on the writer's lane when one is published."""
+
+    def __init__(self, recorder, lane):
+        super().__init__()
+        self.recorder, self.lane = recorder, lane
+
+    def __setitem__(self, key, player):
+        super().__setitem__(key, player)
+        state = "完整的" if player.ready else "半成品"
+        self.recorder.mark(self.lane(getcurrent()),
+                           f"players[{key}] = {state}")
+
+
+def peek(players, player_id, recorder, lane):
+    """Another microthread: looks the player up while login waits."""
+    player = players.get(player_id)
+    recorder.mark(lane, "players 里还没有它" if player is None
+                  else f"看到 name={player.name!r}")
+    return player
+
+
+def player_race():
+    """login() switches in execute_sql: the moment peek sees a half-made
+    player, and the moment login resumes and finishes it; then the same
+    run with login_safe, which publishes the player only when whole."""
+    with tempfile.TemporaryDirectory() as folder:
+        db = create_players_db(os.path.join(folder, "players.db"),
+                               [(1, "alice", 7)])
+        return [
+            _login_run(login, db,
+                       "login 在 execute_sql 切换：另一个微线程看到了半成品"),
+            _login_run(login_safe, db,
+                       "login_safe：先初始化完整，再放进 players")]
+
+
+def _login_run(function, db, title):
+    names = {"main": MAIN, function.__name__: f"微线程 {function.__name__}",
+             "peek": "另一个微线程"}
+    lane, user_lane = lanes_named(names), names[function.__name__]
+    recorder = Recorder()
+    players = PublishedPlayers(recorder, lane)
+    with recording(recorder) as loop, recorder.switches(lane):
+        user = spawn(function, players, 1, db)
+        other = spawn(peek, players, 1, recorder, names["peek"])
+        user.join()
+        other.join()
+        wakeup = loop._wake_fd
+    timeline = recorder.timeline(
+        title, [MAIN, "hub", user_lane, names["peek"]])
+    out_of_user = next(s for s in timeline.switches if s.origin == user_lane)
+    timeline.marks.append(Mark(user_lane, out_of_user.at, "execute_sql：切换"))
+    if function is login:
+        back = [s for s in timeline.switches if s.target == user_lane][1]
+        timeline.marks.append(Mark(user_lane, back.at, "init()：完整了"))
+    timeline.marks += [
+        Mark("hub", run.start, "查询结果到了") for run in recorder.dispatches
+        if run.source == (wakeup, READ)]
+    return timeline.settle()
+
+
+SCENARIOS = {
+    "sendall_styles": sendall_styles,
+    "starvation": starvation_run,
+    "lost_update": lost_update,
+    "player_race": player_race,
+}

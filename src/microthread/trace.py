@@ -1,0 +1,302 @@
+"""Recording what ran when: microthread switches, loop dispatches, threads.
+
+This backs the timelines on the slides (deckext.timeline draws them): a
+scenario runs a demo with a ``Recorder`` on and turns what it saw into a
+``Timeline`` -- lanes, spans of running or waiting, marks, and switches.
+
+Recording costs nothing when it is off, because the library has no
+recording code at all:
+
+- greenlet switches are seen through ``greenlet.settrace``, installed only
+  inside ``Recorder.switches()`` and restored on the way out;
+- loop dispatches are seen by ``RecordingLoop``, a subclass of EventLoop
+  that a scenario installs with ``microthread.loop.set_loop``;
+- OS threads stamp their own critical sections (``Recorder.span``,
+  ``Recorder.mark``), or a scenario line-traces them (``thread_lines``).
+
+>>> from microthread import spawn, sleep
+>>> from microthread.loop import set_loop
+>>> recorder = Recorder()
+>>> set_loop(RecordingLoop(recorder))
+>>> def worker():
+...     sleep(0)
+>>> with recorder.switches(lane_of):
+...     spawn(worker).join()
+>>> [(s.origin, s.target) for s in recorder.switches_seen]
+... # doctest: +NORMALIZE_WHITESPACE
+[('main', 'hub'), ('hub', 'worker'), ('worker', 'hub'), ('hub', 'worker'),
+ ('worker', 'hub'), ('hub', 'main')]
+>>> timeline = recorder.timeline("sleep(0)", ["main", "hub", "worker"])
+>>> [span.lane for span in timeline.spans if span.kind == "run"]
+['hub', 'worker', 'hub', 'worker', 'hub']
+>>> set_loop(None)
+"""
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import greenlet
+
+from .loop import EventLoop, _name
+
+__all__ = ["Span", "Mark", "Switch", "Timeline", "Recorder", "RecordingLoop",
+           "lane_of", "thread_lines"]
+
+# running; waiting in user space; blocked in the kernel
+KINDS = ("run", "wait", "blocked")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A lane doing one thing from start to end (seconds since recording)."""
+    lane: str
+    start: float
+    end: float
+    kind: str = "run"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Something that happened at one moment on one lane."""
+    lane: str
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Control passed from one lane to another (a greenlet switch, a call)."""
+    at: float
+    origin: str
+    target: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One callback the loop ran: why (an (fd, event), "ready" or "timer")."""
+    start: float
+    end: float
+    source: object
+    callback: str
+
+
+@dataclass
+class Timeline:
+    """One panel of a drawing: lanes top to bottom, time left to right."""
+    title: str
+    lanes: list
+    spans: list = field(default_factory=list)
+    marks: list = field(default_factory=list)
+    switches: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.settle()
+
+    def settle(self):
+        """Put everything in time order and check it is on known lanes."""
+        self.spans.sort(key=lambda span: (span.start, span.end))
+        self.marks.sort(key=_at)
+        self.switches.sort(key=_at)
+        known = set(self.lanes)
+        for item in [*self.spans, *self.marks]:
+            if item.lane not in known:
+                raise ValueError(f"{item} is on lane {item.lane!r}, which "
+                                 f"is not one of {self.lanes}")
+        for switch in self.switches:
+            if not {switch.origin, switch.target} <= known:
+                raise ValueError(f"{switch} leaves the lanes {self.lanes}")
+        for span in self.spans:
+            if span.kind not in KINDS:
+                raise ValueError(f"{span}: kind must be one of {KINDS}")
+        return self
+
+    def times(self):
+        """Every moment the drawing places, sorted."""
+        found = {s.start for s in self.spans} | {s.end for s in self.spans}
+        found |= {m.at for m in self.marks} | {s.at for s in self.switches}
+        return sorted(found)
+
+    def of(self, lane):
+        """(spans, marks) of one lane, in time order."""
+        return ([s for s in self.spans if s.lane == lane],
+                [m for m in self.marks if m.lane == lane])
+
+
+class Recorder:
+    """Collects spans, marks, switches and dispatches of one run."""
+
+    def __init__(self):
+        self.origin = time.perf_counter()
+        self.spans = []           # list.append is atomic: threads share it
+        self.marks = []
+        self.switches_seen = []
+        self.dispatches = []      # filled by a RecordingLoop
+        self.polls = []           # (start, end, events) of its polls
+
+    def now(self):
+        return time.perf_counter() - self.origin
+
+    def mark(self, lane, label, at=None):
+        self.marks.append(Mark(lane, self.now() if at is None else at, label))
+
+    def span(self, lane, start, end=None, kind="run", label=""):
+        end = self.now() if end is None else end
+        self.spans.append(Span(lane, start, end, kind, label))
+
+    @contextmanager
+    def stamp(self, lane, kind="run", label=""):
+        """A span around the body of the with statement."""
+        start = self.now()
+        try:
+            yield
+        finally:
+            self.span(lane, start, kind=kind, label=label)
+
+    @contextmanager
+    def switches(self, lane_of):
+        """Record every greenlet switch of this OS thread inside the block.
+
+        ``lane_of(greenlet)`` names the lane.  A tracer already installed
+        (a coverage tool's, say) keeps being called.
+        """
+        def trace(event, args):
+            if event in ("switch", "throw"):
+                origin, target = args
+                self.switches_seen.append(
+                    Switch(self.now(), lane_of(origin), lane_of(target)))
+            if previous is not None:
+                previous(event, args)
+
+        previous = greenlet.settrace(trace)
+        try:
+            yield
+        finally:
+            greenlet.settrace(previous)
+
+    def timeline(self, title, lanes, polls_on=None):
+        """The recorded run as one panel.
+
+        Between two switches the target of the first one runs: those are
+        the ``run`` spans of greenlet lanes.  With ``polls_on``, that lane
+        (the loop's) waits during each poll instead.  Spans, marks and
+        switches on lanes not listed are left out.
+        """
+        wanted = set(lanes)
+        switches = [s for s in self.switches_seen
+                    if s.origin in wanted and s.target in wanted]
+        spans = [Span(s.target, s.at, after.at)
+                 for s, after in zip(switches, switches[1:])]
+        if polls_on is not None:
+            waits = [Span(polls_on, start, end, "wait", "")
+                     for start, end, _ in self.polls]
+            spans = [piece for span in spans
+                     for piece in _carve(span, waits)] + waits
+        spans += [s for s in self.spans if s.lane in wanted]
+        marks = [m for m in self.marks if m.lane in wanted]
+        return Timeline(title, list(lanes), spans, marks, switches)
+
+
+def _carve(span, waits):
+    """span without the parts its lane spent in ``waits``."""
+    pieces = [span]
+    for wait in waits:
+        if wait.lane != span.lane:
+            continue
+        cut = []
+        for piece in pieces:
+            if wait.end <= piece.start or wait.start >= piece.end:
+                cut.append(piece)
+                continue
+            if piece.start < wait.start:
+                cut.append(Span(piece.lane, piece.start, wait.start))
+            if wait.end < piece.end:
+                cut.append(Span(piece.lane, wait.end, piece.end))
+        pieces = cut
+    return pieces
+
+
+def _at(item):
+    return item.at
+
+
+def lane_of(thread):
+    """The default lane of a greenlet: hub, main, or a microthread's name."""
+    from .hub import Hub
+    if isinstance(thread, Hub):
+        return "hub"
+    if thread.parent is None:
+        return "main"
+    return getattr(thread, "name", None) or f"greenlet {id(thread):#x}"
+
+
+class RecordingLoop(EventLoop):
+    """An EventLoop that records each callback it runs, and why.
+
+    ``before_wait`` (optional) is called before a poll that may sleep --
+    nothing ready to run -- so a scenario can move its peer in lockstep.
+    """
+
+    def __init__(self, recorder, poller=None, before_wait=None):
+        super().__init__(poller)
+        self.recorder = recorder
+        self.before_wait = before_wait
+        self._source = None
+
+    def _wait(self):
+        start = self.recorder.now()
+        if self.before_wait is not None and not self._ready:
+            self.before_wait()        # the loop would be waiting meanwhile
+        events = super()._wait()
+        self.recorder.polls.append((start, self.recorder.now(), events))
+        return events
+
+    def _callbacks_for(self, fd, event):
+        self._source = (fd, event)
+        return super()._callbacks_for(fd, event)
+
+    def _run_timers(self):
+        self._source = "timer"
+        super()._run_timers()
+
+    def _run_ready(self):
+        self._source = "ready"
+        super()._run_ready()
+
+    def _call(self, callback, args=()):
+        start, source = self.recorder.now(), self._source
+        try:
+            super()._call(callback, args)
+        finally:
+            self.recorder.dispatches.append(
+                Dispatch(start, self.recorder.now(), source, _name(callback)))
+
+
+@contextmanager
+def thread_lines(recorder, code, into):
+    """Line-trace ``code`` in the OS threads started inside the block.
+
+    Every line event and the return of a frame running ``code`` is appended
+    to ``into`` as (thread, time, line number or "return", frame locals).
+    Only frames of ``code`` are traced line by line; the tracer is the
+    previous one again (for threads started later) when the block ends.
+    """
+    def local(frame, event, arg):
+        if event in ("line", "return"):
+            into.append((threading.current_thread(), recorder.now(),
+                         frame.f_lineno if event == "line" else "return",
+                         dict(frame.f_locals)))
+        return local
+
+    def call(frame, event, arg):
+        return local if frame.f_code is code else None
+
+    previous = threading.gettrace()
+    threading.settrace(call)
+    try:
+        yield
+    finally:
+        threading.settrace(previous)

@@ -1,0 +1,268 @@
+"""Timelines on the slides: recording, the scenarios' shapes, the drawing.
+
+Each scenario is checked for the shape its slide claims, for a structure
+that is the same on every run (lanes, order and count of switches, marks),
+and for a drawing that shows exactly the recorded trace.
+"""
+
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import greenlet
+import pytest
+
+from deckext.timeline import render
+from microthread import WRITE, sleep, spawn
+from microthread.demos import timelines
+from microthread.loop import set_loop
+from microthread.trace import Recorder, RecordingLoop, lane_of
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def structure(panels):
+    """What must not change between runs: everything but the durations."""
+    return [(p.title.split("结果")[0], p.lanes,
+             [(s.origin, s.target) for s in p.switches],
+             {lane: ([(s.kind, s.label) for s in p.of(lane)[0]],
+                     [m.label for m in p.of(lane)[1]]) for lane in p.lanes})
+            for p in panels]
+
+
+def switches(panel):
+    return [(s.origin, s.target) for s in panel.switches]
+
+
+# -- recording ---------------------------------------------------------------
+
+def test_switch_recording_is_off_outside_the_block_and_restores_a_tracer():
+    seen = []
+    outer = lambda event, args: seen.append(event)    # noqa: E731
+    greenlet.settrace(outer)
+    try:
+        recorder = Recorder()
+        with recorder.switches(lane_of):
+            spawn(sleep, 0).join()
+        assert greenlet.gettrace() is outer
+        assert seen, "the tracer installed before was not called meanwhile"
+        recorded = len(recorder.switches_seen)
+        spawn(sleep, 0).join()
+        assert len(recorder.switches_seen) == recorded
+    finally:
+        greenlet.settrace(None)
+
+
+def test_without_a_recorder_nothing_traces_greenlets():
+    assert greenlet.gettrace() is None
+    timelines.starvation_run()
+    assert greenlet.gettrace() is None
+
+
+def test_the_recording_loop_says_which_fd_and_event_each_callback_ran_for():
+    recorder = Recorder()
+    loop = RecordingLoop(recorder)
+    left, right = socket.socketpair()
+    try:
+        loop.register_fd(left.fileno(), WRITE,
+                         lambda: loop.unregister_fd(left.fileno(), WRITE))
+        loop.call_soon(lambda: None)
+        loop.run_once()
+        sources = [run.source for run in recorder.dispatches]
+        assert sources == [(left.fileno(), WRITE), "ready"]
+        assert [run.callback for run in recorder.dispatches][1].endswith(
+            "<lambda>")
+        assert len(recorder.polls) == 1
+    finally:
+        loop.close()
+        left.close()
+        right.close()
+
+
+def test_a_scenario_leaves_the_threads_loop_as_it_found_it():
+    from microthread.loop import current_loop
+    before = RecordingLoop(Recorder())
+    set_loop(before)
+    timelines.player_race()
+    assert current_loop() is before
+    before.close()
+
+
+# -- the shapes the slides claim ----------------------------------------------
+
+def test_sendall_callback_returns_to_the_loop_after_every_send():
+    callback_panel = timelines.sendall_styles()[0]
+    loop, call, peer = callback_panel.lanes
+    assert switches(callback_panel) == [(loop, call), (call, loop)] * 3
+    spans, marks = callback_panel.of(call)
+    assert [m.label.split()[0] for m in marks] == ["send"] * 3
+    returns = [s.at for s in callback_panel.switches if s.target == loop]
+    assert all(ret < m.at for ret, m in zip(returns, marks[1:]))
+    assert len(callback_panel.of(peer)[0]) == 3
+
+
+def test_sendall_microthread_switches_to_the_hub_at_each_eagain():
+    panel = timelines.sendall_styles()[1]
+    main, hub, writer, peer = panel.lanes
+    rounds = [(hub, writer), (writer, hub)] * 3
+    assert switches(panel) == [(main, hub), *rounds, (hub, main)]
+    marks = panel.of(writer)[1]
+    assert [m.label.split()[0] for m in marks] == [
+        "send", "EAGAIN", "send", "EAGAIN", "send"]
+    outs = [s.at for s in panel.switches if s.origin == writer]
+    eagains = [m.at for m in marks if m.label == "EAGAIN"]
+    assert all(eagain < out for eagain, out in zip(eagains, outs))
+    assert [s.kind for s in panel.of(hub)[0]].count("wait") >= 2
+
+
+def test_sendall_thread_blocks_in_one_send_until_the_peer_has_read():
+    panel = timelines.sendall_styles()[2]
+    writer, peer = panel.lanes
+    (send,), marks = panel.of(writer)
+    recvs = panel.of(peer)[0]
+    assert send.kind == "blocked" and not marks and not panel.switches
+    assert len(recvs) == 3
+    assert send.end > recvs[1].start    # it could not finish before that
+
+
+def test_the_hog_holds_the_hub_with_no_switch_until_it_ends():
+    starving, yielding = timelines.starvation_run()
+    hog = [(i, s) for i, s in enumerate(starving.switches)
+           if "hog" in (s.origin, s.target)]
+    assert [(s.origin, s.target) for _, s in hog] == [("hub", "hog"),
+                                                     ("hog", "hub")]
+    (start, into), (end, out) = hog
+    assert end == start + 1       # no switch at all during the hog's run
+    beats = [s for s in starving.of("heartbeat")[0] if s.kind == "run"]
+    assert len(beats) == 3 + 1 and all(b.start >= out.at for b in beats)
+    workers = [s.target for s in yielding.switches
+               if s.target in ("hog", "heartbeat")]
+    assert workers == ["hog", "heartbeat"] * 4
+
+
+def test_the_forced_interleaving_reads_everything_before_any_write():
+    lost, locked = timelines.lost_update()
+    reads = [m for m in lost.marks if m.label.startswith("读到")]
+    writes = [m for m in lost.marks if m.label.startswith("写")]
+    assert {m.label for m in reads} == {"读到 0"} and len(reads) == 4
+    assert {m.label for m in writes} == {"写 1"} and len(writes) == 4
+    assert max(m.at for m in reads) < min(m.at for m in writes)
+    assert "强制" in lost.title and "结果 1" in lost.title
+    assert "结果 4" in locked.title
+
+
+def test_under_the_lock_critical_sections_never_overlap():
+    locked = timelines.lost_update()[1]
+    sections = []
+    for index, lane in enumerate(locked.lanes):
+        spans, marks = locked.of(lane)
+        assert [m.label for m in marks] == [f"读到 {index}", f"写 {index + 1}"]
+        inside = [s for s in spans if s.kind != "wait"]
+        sections.append((inside[0].start, inside[-1].end))
+    assert all(a_end <= b_start for (_, a_end), (b_start, _)
+               in zip(sections, sections[1:]))
+
+
+def test_another_microthread_sees_the_half_made_player_while_login_waits():
+    race, safe = timelines.player_race()
+    for panel in (race, safe):
+        main, hub, login, other = panel.lanes
+        assert switches(panel) == [
+            (main, hub), (hub, login), (login, hub), (hub, other),
+            (other, hub), (hub, login), (login, hub), (hub, main)]
+        assert [m.label for m in panel.of(hub)[1]] == ["查询结果到了"]
+    main, hub, login, other = race.lanes
+    (seen,) = race.of(other)[1]
+    published, switched, finished = race.of(login)[1]
+    assert published.label.endswith("半成品") and seen.label == "看到 name=None"
+    assert published.at < switched.at < seen.at < finished.at
+
+
+def test_with_login_safe_the_other_microthread_finds_no_player_yet():
+    panel = timelines.player_race()[1]
+    main, hub, login, other = panel.lanes
+    (seen,) = panel.of(other)[1]
+    switched, published = panel.of(login)[1]
+    assert seen.label == "players 里还没有它"
+    assert published.label.endswith("完整的") and seen.at < published.at
+
+
+@pytest.mark.parametrize("name", sorted(timelines.SCENARIOS))
+def test_every_run_of_a_scenario_has_the_same_structure(name):
+    scenario = timelines.SCENARIOS[name]
+    first = structure(scenario())
+    for _ in range(2):
+        assert structure(scenario()) == first
+
+
+def test_all_scenarios_together_take_well_under_the_build_budget():
+    start = time.perf_counter()
+    for scenario in timelines.SCENARIOS.values():
+        scenario()
+    assert time.perf_counter() - start < 3.0     # the budget is 10 s
+
+
+# -- the drawing -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(timelines.SCENARIOS))
+def test_the_drawing_shows_exactly_the_recorded_trace(name):
+    panels = timelines.SCENARIOS[name]()
+    svg = ET.fromstring(render(panels, uid=f"tl-{name}"))
+    drawn = svg.findall(f"{SVG}g[@class='timeline-panel']")
+    assert [g.get("data-title") for g in drawn] == [p.title for p in panels]
+    for panel, group in zip(panels, drawn):
+        lanes = group.findall(f"{SVG}g[@class='lane']")
+        assert [g.get("data-lane") for g in lanes] == panel.lanes
+        arrows = group.findall(f"{SVG}line[@class='switch']")
+        assert [(a.get("data-origin"), a.get("data-target"))
+                for a in arrows] == switches(panel)
+        xs = [float(a.get("x1")) for a in arrows]
+        assert xs == sorted(xs), "switches drawn out of order"
+        for lane, g in zip(panel.lanes, lanes):
+            spans, marks = panel.of(lane)
+            rects = g.findall(f"{SVG}rect[@class='span']")
+            kinds = [r.get("data-kind") for r in rects]
+            assert kinds == [s.kind for s in spans]
+            assert len(g.findall(f"{SVG}path[@class='mark']")) == len(marks)
+            texts = [t.text for t in g.findall(f"{SVG}text")]
+            assert texts[0] == lane
+            assert all(m.label in texts for m in marks)
+
+
+def ids(svg):
+    return {e.get("id") for e in ET.fromstring(svg).iter() if e.get("id")}
+
+
+def test_drawings_on_one_page_do_not_share_ids():
+    panels = timelines.starvation_run()
+    one, two = render(panels, uid="tl-a"), render(panels, uid="tl-b")
+    assert ids(one) and not ids(one) & ids(two)
+    assert "url(#tl-a-" in one and "url(#tl-b-" not in one
+
+
+def test_an_unknown_scenario_fails_the_build_with_its_file_and_line(tmp_path):
+    (tmp_path / "conf.py").write_text("extensions = ['deckext.timeline']\n")
+    (tmp_path / "index.rst").write_text(
+        "Deck\n====\n\n.. timeline:: starvation\n\n.. timeline:: nope\n",
+        encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "--no-color", "-b", "html", "-W",
+         "-E", str(tmp_path), str(tmp_path / "out")],
+        capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "index.rst:6" in done.stderr and "no scenario 'nope'" in done.stderr
+    assert "starvation" in done.stderr       # the message lists known ones
+
+
+def test_lanes_keep_their_colour_in_every_panel():
+    svg = ET.fromstring(render(timelines.sendall_styles()))
+    colours = {}
+    for lane in svg.iter(f"{SVG}g"):
+        name = lane.get("data-lane")
+        runs = [r.get("fill") for r in lane.findall(f"{SVG}rect")
+                if r.get("data-kind") == "run"]
+        if name and runs:
+            colours.setdefault(name, set()).update(runs)
+    assert all(len(found) == 1 for found in colours.values()), colours
