@@ -63,5 +63,13 @@ test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides build
 	$(SPHINX) -b doctest $(STRICT) . $(BUILD)/doctest
 	$(SPHINX) -b slides $(STRICT) . $(BUILD)/slides
 
+$(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+.PHONY: bench
+bench: $(VENV)/.bench-installed ## measure (~15 min): slides/data/bench.json
+	$(BIN)/python -m bench --out slides/data/bench.json
+
 clean: ## remove built output (keeps .venv)
 	rm -rf $(BUILD)

@@ -1,0 +1,295 @@
+/* The benchmark's echo client: compiled, so that it is never the bottleneck.
+ *
+ * A Python client spends about 85 % of a core on 64-byte ping-pong and would
+ * hide the differences between servers; this one drives N connections from
+ * one epoll loop at a few microseconds per message.  `python -m bench`
+ * builds it with the machine's cc and talks to it over stdin/stdout:
+ *
+ *   client pingpong HOST PORT CONNS SECONDS SIZE WARMUP
+ *       connects CONNS sockets, warms up for WARMUP seconds, prints "start", runs SECONDS of
+ *       ping-pong (one SIZE-byte message in flight per connection), prints
+ *       "stop messages=M seconds=S cpu=C" (C: the client's own CPU seconds).
+ *   client c10k HOST PORT CONNS SIZE
+ *       connects CONNS sockets (each proven accepted by one echo), prints
+ *       "held SECONDS", waits for a line on stdin, echoes once on all of them
+ *       at once, prints "echoed SECONDS", waits for a line, exits.
+ *
+ * Any error prints "error: ..." on stderr and exits 1.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 256          /* connections opened before their first echo */
+#define MAX_SIZE 65536
+
+static char payload[MAX_SIZE];
+static char sink[MAX_SIZE];
+
+static void die(const char *what)
+{
+    fprintf(stderr, "error: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+         + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void raise_fd_limit(int conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)conns + 16) {
+        fprintf(stderr, "error: open-file limit %lu is below %d connections\n",
+                (unsigned long)rl.rlim_cur, conns);
+        exit(1);
+    }
+}
+
+static int connect_one(struct sockaddr_in *addr)
+{
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        die("socket");
+    if (connect(fd, (struct sockaddr *)addr, sizeof *addr) < 0)
+        die("connect");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static void send_all(int fd, const char *data, int size)
+{
+    while (size > 0) {
+        ssize_t n = send(fd, data, size, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            die("send");
+        }
+        data += n;
+        size -= n;
+    }
+}
+
+static void recv_all(int fd, int size)
+{
+    while (size > 0) {
+        ssize_t n = recv(fd, sink, size, 0);
+        if (n == 0) {
+            errno = ECONNRESET;
+            die("recv: server closed the connection");
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            die("recv");
+        }
+        size -= n;
+    }
+}
+
+/* Open conns blocking sockets, in batches proven accepted by one echo. */
+static int *open_all(struct sockaddr_in *addr, int conns, int size)
+{
+    int *fds = calloc(conns, sizeof *fds);
+    for (int start = 0; start < conns; start += BATCH) {
+        int end = start + BATCH < conns ? start + BATCH : conns;
+        for (int i = start; i < end; i++)
+            fds[i] = connect_one(addr);
+        for (int i = start; i < end; i++)
+            send_all(fds[i], payload, size);
+        for (int i = start; i < end; i++)
+            recv_all(fds[i], size);
+    }
+    return fds;
+}
+
+/* Send one message on every fd, then wait until every echo is back. */
+static void echo_once_on_all(int ep, int *fds, int *left, int conns, int size)
+{
+    struct epoll_event events[1024];
+    int waiting = conns;
+    for (int i = 0; i < conns; i++) {
+        left[i] = size;
+        send_all(fds[i], payload, size);
+    }
+    while (waiting > 0) {
+        int n = epoll_wait(ep, events, 1024, 60000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            die("epoll_wait (no echo within 60 s)");
+        for (int k = 0; k < n; k++) {
+            int i = events[k].data.u32;
+            ssize_t got = recv(fds[i], sink, left[i], 0);
+            if (got == 0) {
+                errno = ECONNRESET;
+                die("recv: server closed the connection");
+            }
+            if (got < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    continue;
+                die("recv");
+            }
+            left[i] -= got;
+            if (left[i] == 0)
+                waiting--;
+        }
+    }
+}
+
+static int watch_all(int *fds, int conns)
+{
+    int ep = epoll_create1(0);
+    if (ep < 0)
+        die("epoll_create1");
+    for (int i = 0; i < conns; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+            die("epoll_ctl");
+    }
+    return ep;
+}
+
+static void wait_line(void)
+{
+    char line[64];
+    if (!fgets(line, sizeof line, stdin))
+        exit(0);
+}
+
+static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int size,
+                    double warmup)
+{
+    struct epoll_event events[1024];
+    int *fds = open_all(addr, conns, size);
+    int *left = calloc(conns, sizeof *left);
+    int ep = watch_all(fds, conns);
+    long messages = 0, counted = 0;
+    double warm_until = now() + warmup, stop_at = 0, started = 0, cpu0 = 0;
+    int phase = 0;         /* 0: warming up, 1: measuring, 2: draining */
+    int in_flight = conns;
+
+    for (int i = 0; i < conns; i++) {
+        left[i] = size;
+        send_all(fds[i], payload, size);
+    }
+    while (in_flight > 0) {
+        int n = epoll_wait(ep, events, 1024, 10000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            die("epoll_wait (no echo within 10 s)");
+        for (int k = 0; k < n; k++) {
+            int i = events[k].data.u32;
+            ssize_t got = recv(fds[i], sink, left[i], 0);
+            if (got == 0) {
+                errno = ECONNRESET;
+                die("recv: server closed the connection");
+            }
+            if (got < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    continue;
+                die("recv");
+            }
+            left[i] -= got;
+            if (left[i] > 0)
+                continue;
+            messages++;
+            if (phase == 2) {
+                in_flight--;
+                continue;
+            }
+            left[i] = size;
+            send_all(fds[i], payload, size);
+        }
+        double t = now();
+        if (phase == 0 && t >= warm_until) {
+            phase = 1;
+            started = t;
+            stop_at = t + seconds;
+            counted = messages;
+            cpu0 = cpu_seconds();
+            printf("start\n");
+            fflush(stdout);
+        } else if (phase == 1 && t >= stop_at) {
+            phase = 2;
+            printf("stop messages=%ld seconds=%.6f cpu=%.6f\n",
+                   messages - counted, t - started, cpu_seconds() - cpu0);
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
+
+static int c10k(struct sockaddr_in *addr, int conns, int size)
+{
+    double t0 = now();
+    int *fds = open_all(addr, conns, size);
+    int *left = calloc(conns, sizeof *left);
+    int ep = watch_all(fds, conns);
+    printf("held %.6f\n", now() - t0);
+    fflush(stdout);
+    wait_line();
+    t0 = now();
+    echo_once_on_all(ep, fds, left, conns, size);
+    printf("echoed %.6f\n", now() - t0);
+    fflush(stdout);
+    wait_line();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    if (argc < 6 || (strcmp(argv[1], "pingpong") == 0 && argc < 8)) {
+        fprintf(stderr, "usage: %s pingpong HOST PORT CONNS SECONDS SIZE WARMUP\n"
+                        "       %s c10k HOST PORT CONNS SIZE\n", argv[0], argv[0]);
+        return 2;
+    }
+    if (inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1) {
+        fprintf(stderr, "error: %s is not an IPv4 address\n", argv[2]);
+        return 2;
+    }
+    addr.sin_port = htons(atoi(argv[3]));
+    int conns = atoi(argv[4]);
+    int size = atoi(argc >= 7 ? argv[6] : argv[5]);
+    if (conns < 1 || size < 1 || size > MAX_SIZE) {
+        fprintf(stderr, "error: need CONNS >= 1 and 1 <= SIZE <= %d\n", MAX_SIZE);
+        return 2;
+    }
+    memset(payload, 'x', size);
+    raise_fd_limit(conns);
+    if (strcmp(argv[1], "pingpong") == 0)
+        return pingpong(&addr, conns, atof(argv[5]), size, atof(argv[7]));
+    if (strcmp(argv[1], "c10k") == 0)
+        return c10k(&addr, conns, size);
+    fprintf(stderr, "error: unknown mode %s\n", argv[1]);
+    return 2;
+}

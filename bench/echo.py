@@ -1,0 +1,211 @@
+"""Echo and C10K: every server against the same compiled client.
+
+Ping-pong: N connections, one 64-byte message in flight on each; the
+client counts round trips for a fixed time after a warm-up.  The client
+runs on one CPU and the server on the other, so neither steals the
+other's core; the server's CPU time comes from /proc/PID/stat over exactly
+the measured window, which gives the fair figure on two cores: server CPU
+microseconds per message.  Repeats are interleaved (every server once,
+then every server again, in a rotating order), so a noisy minute hurts all
+of them alike; we report medians and the spread.
+
+C10K: 10,000 idle connections on one server; its resident memory with
+them held, KiB per connection over its idle size, and the time to echo
+once on all of them at once.
+"""
+
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .memory import rss_bytes
+from .servers import all_servers
+
+HOST = "127.0.0.1"
+SIZE = 64
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent                  # servers run from here: -m bench.servers
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """A server or the client failed; the message says which and why."""
+
+
+def build_client(out_dir):
+    """Compile client.c with the machine's C compiler; return its path."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise BenchError("no C compiler (cc or gcc) to build the echo client")
+    out = Path(out_dir) / "echo-client"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([cc, "-O2", "-Wall", "-o", str(out), str(HERE / "client.c")],
+                   check=True)
+    return out
+
+
+def cpus():
+    """(client CPU, server CPU): two different ones when there are two."""
+    mine = sorted(os.sched_getaffinity(0))
+    return mine[0], mine[-1]
+
+
+def pin(cpu):
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a process (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Server:
+    """One server process, pinned to a CPU, stopped by SIGTERM."""
+
+    def __init__(self, kind, cpu):
+        self.kind = kind
+        self.log = tempfile.TemporaryFile()
+        args = all_servers()[kind][1]
+        self.process = subprocess.Popen(
+            [sys.executable, *args, "--host", HOST, "--port", "0"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
+            cwd=ROOT, preexec_fn=pin(cpu))
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            self.stop()
+            raise BenchError(f"server {kind} did not start: {self.errors()}")
+        self.port = int(line.split()[2].rsplit(":", 1)[1])
+        self.pid = self.process.pid
+
+    def errors(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-2000:]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def client(binary, cpu, *args):
+    return subprocess.Popen([str(binary), *map(str, args)], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=pin(cpu))
+
+
+def read_line(proc, kind, expect):
+    line = proc.stdout.readline()
+    if not line.startswith(expect):
+        proc.kill()
+        raise BenchError(f"client against {kind}: expected {expect!r}, got "
+                         f"{line!r}; {proc.communicate()[1].strip()}")
+    return line.split()
+
+
+def pingpong(binary, kind, conns, seconds, warmup):
+    """One run: msg/s, server CPU µs per message, client CPU share."""
+    client_cpu, server_cpu = cpus()
+    with Server(kind, server_cpu) as server:
+        proc = client(binary, client_cpu, "pingpong", HOST, server.port,
+                      conns, seconds, SIZE, warmup)
+        read_line(proc, kind, "start")
+        cpu0 = cpu_seconds(server.pid)
+        words = read_line(proc, kind, "stop")
+        cpu1 = cpu_seconds(server.pid)
+        proc.communicate()
+    got = dict(word.split("=") for word in words[1:])
+    messages, wall = int(got["messages"]), float(got["seconds"])
+    return {"msgs": messages / wall,
+            "server_us": (cpu1 - cpu0) / max(messages, 1) * 1e6,
+            "client_cpu": float(got["cpu"]) / wall}
+
+
+def summarize(runs):
+    """Median and spread of interleaved runs of one server at one N."""
+    msgs = [run["msgs"] for run in runs]
+    return {"msgs": round(statistics.median(msgs)),
+            "msgs_min": round(min(msgs)), "msgs_max": round(max(msgs)),
+            "server_us": round(statistics.median(r["server_us"] for r in runs), 2),
+            "client_cpu": round(statistics.median(r["client_cpu"] for r in runs), 3),
+            "runs": [round(m) for m in msgs]}
+
+
+def add_ratios(table, references):
+    """Each server against each reference at that N: msg/s as a multiple
+    (``vs_``), and CPU per message as a speed-up (``cpu_vs_``: 1.2 means
+    it spends 1/1.2 of the reference's server CPU on a message)."""
+    for row in table.values():
+        for name, ref in references.items():
+            if ref in table:
+                row[f"vs_{name}"] = round(row["msgs"] / table[ref]["msgs"], 2)
+                row[f"cpu_vs_{name}"] = round(
+                    table[ref]["server_us"] / max(row["server_us"], 1e-9), 2)
+
+
+def echo(binary, kinds, counts=(10, 100, 1000), repeats=3, seconds=5.0,
+         warmup=0.5, progress=print):
+    """{"n100": {kind: summary}, ...} over interleaved repeats."""
+    runs = {(n, kind): [] for n in counts for kind in kinds}
+    for repeat in range(repeats):
+        for n in counts:
+            order = kinds[repeat % len(kinds):] + kinds[:repeat % len(kinds)]
+            for kind in order:
+                run = pingpong(binary, kind, n, seconds, warmup)
+                runs[n, kind].append(run)
+                progress(f"echo N={n:<5} {kind:17} {run['msgs']:9.0f} msg/s "
+                         f"{run['server_us']:6.1f} µs/msg  client CPU "
+                         f"{run['client_cpu']:.0%}  (repeat {repeat + 1})")
+    results = {}
+    for n in counts:
+        table = {kind: summarize(runs[n, kind]) for kind in kinds}
+        add_ratios(table, {"gevent": "gevent", "asyncio": "asyncio-protocol"})
+        results[f"n{n}"] = table
+    return results
+
+
+def c10k_one(binary, kind, conns):
+    """Hold conns idle connections on one server; memory and echo time."""
+    client_cpu, server_cpu = cpus()
+    with Server(kind, server_cpu) as server:
+        idle = rss_bytes(server.pid)
+        proc = client(binary, client_cpu, "c10k", HOST, server.port, conns, SIZE)
+        held_s = float(read_line(proc, kind, "held")[1])
+        time.sleep(0.2)                         # let the last handlers park
+        held = rss_bytes(server.pid)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        echoed_s = float(read_line(proc, kind, "echoed")[1])
+        proc.communicate("done\n")
+    return {"rss_mib": round(held / 2**20, 1),
+            "kib_per_conn": round((held - idle) / conns / 1024, 2),
+            "open_s": round(held_s, 3), "echo_once_s": round(echoed_s, 3)}
+
+
+def c10k(binary, kinds, conns=10000, progress=print):
+    results = {}
+    for kind in kinds:
+        results[kind] = row = c10k_one(binary, kind, conns)
+        progress(f"C10K {kind:17} {row['rss_mib']:7.1f} MiB "
+                 f"{row['kib_per_conn']:6.2f} KiB/conn  echo once on all "
+                 f"{row['echo_once_s']:.3f} s")
+    return results

@@ -1,0 +1,201 @@
+"""The echo servers the benchmark compares, each started the same way.
+
+Ours are ``python -m microthread.echo --style ...``, exactly as a user runs
+them.  The others are written here in each library's own idiom, as small as
+its documentation shows them: asyncio streams and an asyncio Protocol on the
+default loop, the same Protocol on uvloop, and gevent's StreamServer.  One
+more is ours with a handicap: ``green-eager`` is the green server on a loop
+that calls ``epoll_ctl`` on every wait, to measure what lazy deregistration
+saves.  Every server announces ``listening on HOST:PORT`` on stdout, serves
+until SIGTERM or SIGINT, and reads 64 KiB at a time, as ours do.
+
+Run one by hand: ``python -m bench.servers KIND [--port PORT]``.
+"""
+
+import argparse
+import signal
+import socket
+import sys
+
+from microthread import echo as microthread_echo
+from microthread.loop import EventLoop, set_loop
+
+BUFFER_SIZE = microthread_echo.BUFFER_SIZE
+
+# name -> (label on the slides, the command's arguments after the python)
+OURS = {
+    "green": ("微线程", ["-m", "microthread.echo", "--style", "green"]),
+    "green-timeout": ("微线程+空闲超时",
+                      ["-m", "microthread.echo", "--style", "green",
+                       "--idle-timeout", "600"]),
+    "callback": ("回调", ["-m", "microthread.echo", "--style", "callback"]),
+    "threads": ("系统线程", ["-m", "microthread.echo", "--style", "threads"]),
+}
+THEIRS = {
+    "asyncio-streams": ("asyncio streams", ["-m", "bench.servers", "asyncio-streams"]),
+    "asyncio-protocol": ("asyncio Protocol", ["-m", "bench.servers", "asyncio-protocol"]),
+    "uvloop": ("uvloop Protocol", ["-m", "bench.servers", "uvloop"]),
+    "gevent": ("gevent StreamServer", ["-m", "bench.servers", "gevent"]),
+    "green-eager": ("微线程, 每次 epoll_ctl",
+                    ["-m", "bench.servers", "green-eager"]),
+}
+# What each server needs beyond the runtime's own requirements.
+NEEDS = {"uvloop": "uvloop", "gevent": "gevent"}
+
+
+def all_servers():
+    return {**OURS, **THEIRS}
+
+
+def available(kind):
+    """True when this interpreter can run that server (gevent, uvloop)."""
+    module = NEEDS.get(kind)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def announce(sock):
+    host, port = sock.getsockname()[:2]
+    print(f"listening on {host}:{port}", flush=True)
+
+
+def listener(host, port):
+    return microthread_echo.bind(host, port)
+
+
+# -- asyncio ---------------------------------------------------------------
+
+class EchoProtocol:
+    """asyncio's lowest level: data_received writes the data straight back."""
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+    def eof_received(self):
+        return False
+
+    def connection_lost(self, error):
+        pass
+
+    def pause_writing(self):
+        self.transport.pause_reading()
+
+    def resume_writing(self):
+        self.transport.resume_reading()
+
+
+async def streams_client(reader, writer):
+    """asyncio streams: read, write, drain -- the documented echo server."""
+    try:
+        while data := await reader.read(BUFFER_SIZE):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+def serve_asyncio(sock, kind):
+    import asyncio
+    if kind == "uvloop":
+        import uvloop
+        runner = uvloop.run
+    else:
+        runner = asyncio.run
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        if kind == "asyncio-streams":
+            server = await asyncio.start_server(streams_client, sock=sock)
+        else:
+            server = await loop.create_server(EchoProtocol, sock=sock)
+        announce(sock)
+        await stop.wait()
+        server.close()
+
+    runner(main())
+
+
+# -- gevent ----------------------------------------------------------------
+
+def serve_gevent(sock):
+    import gevent
+    from gevent import socket as gevent_socket
+    from gevent.server import StreamServer
+
+    def handle(conn, address):
+        try:
+            while data := conn.recv(BUFFER_SIZE):
+                conn.sendall(data)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    sock = gevent_socket.socket(fileno=sock.detach())  # a cooperative accept
+    server = StreamServer(sock, handle)
+    server.start()
+    gevent.signal_handler(signal.SIGTERM, server.stop)
+    gevent.signal_handler(signal.SIGINT, server.stop)
+    announce(sock)
+    server.serve_forever()
+
+
+# -- ours, handicapped -----------------------------------------------------
+
+class EagerLoop(EventLoop):
+    """Our loop as the textbook writes it: the kernel mask follows each wait.
+
+    Dropping a callback trims the kernel's interest at once, so each wait
+    costs two ``epoll_ctl`` calls (MOD or ADD on register, MOD or DEL on
+    unregister) -- the cost that lazy trimming removes.
+    """
+
+    def unregister_fd(self, fd, event):
+        super().unregister_fd(fd, event)
+        self._trim(fd, event)
+
+    def remove_callback(self, fd, event, callback):
+        super().remove_callback(fd, event, callback)   # what wait_fd calls
+        if not self.has_callbacks(fd, event):
+            self._trim(fd, event)
+
+
+def serve_green_eager(sock):
+    set_loop(EagerLoop())
+    options = argparse.Namespace(idle_timeout=None)
+    microthread_echo.serve_green(sock, options, lambda: announce(sock))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.servers",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=sorted(THEIRS))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    options = parser.parse_args(argv)
+    microthread_echo.raise_open_file_limit(10000)
+    sock = listener(options.host, options.port)
+    if options.kind == "gevent":
+        serve_gevent(sock)
+    elif options.kind == "green-eager":
+        serve_green_eager(sock)
+    else:
+        serve_asyncio(sock, options.kind)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The benchmark harness works end to end; no test here asserts a speed.
+
+``make bench`` takes minutes; this runs the same code at a tiny size in a
+few seconds, so that a change to the runtime or the harness that breaks the
+benchmark is caught by ``make test``.  gevent and uvloop are benchmark-only
+packages: without them the harness leaves their servers out.
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from microthread import WRITE, wait_fd
+from microthread.loop import EventLoop, current_loop, set_loop
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))   # `bench` is the project's top-level package
+
+from bench import echo, memory, micro  # noqa: E402
+from bench.__main__ import C10K_KINDS, ECHO_KINDS  # noqa: E402
+from bench.servers import EagerLoop, available  # noqa: E402
+
+OURS_AND_ASYNCIO = ["green", "green-timeout", "callback", "threads",
+                    "asyncio-streams", "asyncio-protocol", "green-eager"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One tiny `python -m bench --quick` run, shared by the tests below."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler to build the benchmark's echo client")
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out / "b.json"),
+         "--build-dir", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads((out / "b.json").read_text())
+
+
+def test_quick_run_writes_every_section_with_its_machine(quick_run):
+    assert {"meta", "labels", "micro", "memory", "echo", "c10k"} <= set(quick_run)
+    meta = quick_run["meta"]
+    assert meta["machine"]["cpus"] >= 1 and meta["versions"]["python"]
+    assert meta["date"]
+    assert set(quick_run["micro"]) == set(micro.MEASURES)
+
+
+def test_quick_run_measures_our_servers_and_asyncio_always(quick_run):
+    table = quick_run["echo"]["n2"]
+    expected = [k for k in ECHO_KINDS if k in OURS_AND_ASYNCIO or available(k)]
+    assert sorted(table) == sorted(expected)
+    for row in table.values():
+        assert row["msgs"] > 0 and row["server_us"] >= 0
+        assert row["msgs_min"] <= row["msgs"] <= row["msgs_max"]
+        assert "vs_asyncio" in row
+    assert sorted(quick_run["c10k"]) == sorted(
+        k for k in C10K_KINDS if k in expected)
+    assert all(row["echo_once_s"] > 0 for row in quick_run["c10k"].values())
+
+
+def test_left_out_servers_are_named_in_the_data(quick_run):
+    left_out = quick_run["meta"]["settings"]["left_out"]
+    assert left_out == [k for k in ECHO_KINDS if not available(k)]
+
+
+def test_memory_of_parked_microthreads_is_measured_in_a_fresh_interpreter():
+    assert memory.measure(count=20, kinds=["microthread"])["microthread"] > 0
+
+
+def test_ratios_divide_by_the_reference_at_the_same_n():
+    table = {"green": {"msgs": 150, "server_us": 10.0},
+             "gevent": {"msgs": 100, "server_us": 20.0},
+             "asyncio-protocol": {"msgs": 50, "server_us": 40.0}}
+    echo.add_ratios(table, {"gevent": "gevent", "asyncio": "asyncio-protocol"})
+    assert table["green"]["vs_gevent"] == 1.5
+    assert table["green"]["vs_asyncio"] == 3.0
+    assert table["green"]["cpu_vs_gevent"] == 2.0
+    assert table["gevent"]["cpu_vs_asyncio"] == 2.0
+
+
+def test_summary_reports_median_and_spread():
+    runs = [{"msgs": m, "server_us": 10.0, "client_cpu": 0.5}
+            for m in (3, 1, 2)]
+    row = echo.summarize(runs)
+    assert (row["msgs"], row["msgs_min"], row["msgs_max"]) == (2, 1, 3)
+    assert row["runs"] == [3, 1, 2]
+
+
+@pytest.mark.parametrize("loop_class, watched_after_wait", [
+    (EventLoop, WRITE),      # lazy: the kernel keeps watching, no epoll_ctl
+    (EagerLoop, 0),          # eager: trimmed at once, epoll_ctl every wait
+])
+def test_eager_loop_trims_the_kernel_mask_on_every_wait(loop_class,
+                                                         watched_after_wait):
+    set_loop(loop_class())
+    left, right = socket.socketpair()
+    try:
+        wait_fd(left.fileno(), WRITE)
+        assert current_loop().watches(left.fileno()) == watched_after_wait
+    finally:
+        current_loop().forget_fd(left.fileno())
+        left.close()
+        right.close()
