@@ -5,12 +5,14 @@
 * :mod:`deckext.compat` -- hieroglyph 2.1.0 on current Sphinx;
 * :mod:`deckext.codeguard` -- every code block on a slide is real, tested
   code from ``src/`` and fits the slide;
-* :mod:`deckext.theme` -- the offline, CJK-ready slide theme.
+* :mod:`deckext.theme` -- the offline, CJK-ready slide theme;
+* :mod:`deckext.numbers` -- benchmark numbers from ``slides/data/bench.json``
+  as inline values, tables and SVG charts.
 """
 
 
 def setup(app):
-    for name in ('compat', 'codeguard', 'theme'):
+    for name in ('compat', 'codeguard', 'theme', 'numbers'):
         app.setup_extension(f'deckext.{name}')
     app.setup_extension('deckext.timeline')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}
