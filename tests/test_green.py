@@ -278,3 +278,43 @@ def test_module_level_register_and_close_use_this_threads_loop():
     microthread.close(left)
     assert left.fileno() == -1 and get_loop().watches(left.fileno()) == 0
     right.close()
+
+
+def test_another_callback_sees_the_half_made_player_event_driven(players_db):
+    from microthread.demos.player import login_async
+    loop, players, seen = get_loop(), {}, []
+    loop.call_soon(lambda: seen.append(repr(players.get(2))))  # queued first
+    player = login_async(players, 2, players_db)
+    run_until(loop, lambda: player.ready)
+    assert seen == ["<Player 2 None level None>"]
+
+
+def test_event_driven_fix_publishes_only_a_whole_player(players_db):
+    from microthread.demos.player import login_async_safe
+    loop, players, seen = get_loop(), {}, []
+    loop.call_soon(lambda: seen.append(players.get(2)))
+    login_async_safe(players, 2, players_db)
+    run_until(loop, lambda: 2 in players)
+    assert seen == [None] and players[2].ready
+
+
+def test_blocking_style_calls_switch_and_async_ones_do_not():
+    from microthread.demos.switch_points import which_switch
+    assert which_switch() == {"execute_sql": 1, "async_execute_sql": 0,
+                              "send": 1, "async_send": 0}
+
+
+def test_other_microthreads_run_while_execute_sql_waits(players_db):
+    from microthread.demos.database import execute_sql
+    from microthread.demos.player import PLAYER_SQL
+    trace = []
+
+    def query():
+        trace.append("query starts")
+        execute_sql(players_db, PLAYER_SQL, (1,))
+        trace.append("query done")
+
+    first = spawn(query)
+    spawn(trace.append, "bystander ran")
+    first.join()
+    assert trace == ["query starts", "bystander ran", "query done"]

@@ -60,3 +60,11 @@ def thread_is_a_kernel_task():
     thread.join()
     seen["pid"] = os.getpid()
     return seen
+
+
+if __name__ == "__main__":
+    print("进程:", child_write_is_invisible_to_parent())
+    print("线程:", thread_write_is_visible())
+    task = thread_is_a_kernel_task()
+    print(f"线程 {task['tid']} 列在 /proc/self/task 下: {task['listed']}"
+          f"（进程 {task['pid']}）")

@@ -5,12 +5,14 @@ query switches to another microthread, which can find the player in
 ``players`` before it is initialised.  ``login_async`` has the same window
 between the call and its callback; what differs is where you can see it:
 in event-driven code the only switch points are the gaps between callbacks.
-``login_safe`` shows the fix: finish the object, then publish it.
+``login_safe`` and ``login_async_safe`` show the fix: finish the object,
+then publish it.  ``python -m microthread.demos.player`` shows both.
 """
 
 from .database import async_execute_sql, execute_sql
 
-__all__ = ["Player", "login", "login_async", "login_safe", "PLAYER_SQL"]
+__all__ = ["Player", "login", "login_async", "login_safe",
+           "login_async_safe", "PLAYER_SQL"]
 
 PLAYER_SQL = "SELECT name, level FROM players WHERE id = ?"
 
@@ -52,8 +54,40 @@ def login_async(players, new_id, db):
 
 
 def login_safe(players, new_id, db):
-    """The fix: make the player whole, then publish it."""
+    """修正（微线程）：先把 player 做完整，再放进 players。"""
     player = Player(new_id)
-    player.init(execute_sql(db, PLAYER_SQL, (new_id,)))
-    players[new_id] = player
+    value = execute_sql(db, PLAYER_SQL, (new_id,))     # 切换点
+    player.init(value)
+    players[new_id] = player             # 发布时已经完整
     return player
+
+
+def login_async_safe(players, new_id, db):
+    """修正（事件驱动）：在回调里初始化完，再放进 players。"""
+    def on_success(value):
+        player = Player(new_id)
+        player.init(value)
+        players[new_id] = player         # 发布时已经完整
+    async_execute_sql(db, PLAYER_SQL, (new_id,), on_success)
+
+
+def _show():
+    """What the slides claim, run on a real SQLite file."""
+    import os
+    import tempfile
+    from ..hub import sleep, spawn
+    from .database import create_players_db
+    with tempfile.TemporaryDirectory() as folder:
+        db = create_players_db(os.path.join(folder, "players.sqlite"),
+                               [(1, "alice", 7)])
+        for login_fn in (login, login_safe):
+            players, seen = {}, []
+            thread = spawn(login_fn, players, 1, db)
+            spawn(lambda: seen.append(repr(players.get(1))))
+            thread.join()
+            sleep(0)
+            print(f"{login_fn.__name__:10} 别的微线程看到: {seen[0]}")
+
+
+if __name__ == "__main__":
+    _show()

@@ -59,3 +59,8 @@ def _run_threads(target, count):
         worker.start()
     for worker in workers:
         worker.join()
+
+
+if __name__ == "__main__":
+    print("4 个线程各加一，强制交错:", lost_update(4))
+    print("4 个线程各加一，加锁:", locked_update(4))

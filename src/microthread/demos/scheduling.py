@@ -103,3 +103,14 @@ def blocked_reader_cpu(wait_seconds=0.3):
 def switch_interval():
     """The interpreter asks a running thread to drop the GIL this often."""
     return sys.getswitchinterval()
+
+
+if __name__ == "__main__":
+    first, second = pinned_processes_both_progress()
+    print("同一个 CPU 上两个进程的计数器（每 0.1 秒一次）:")
+    print("  A:", first)
+    print("  B:", second)
+    cpu, wall, data = blocked_reader_cpu()
+    print(f"阻塞在 recv 上 {wall:.3f} 秒，用了 CPU {cpu * 1000:.3f} 毫秒，"
+          f"醒来读到 {data!r}")
+    print(f"解释器的切换间隔: {switch_interval()} 秒")

@@ -54,3 +54,11 @@ def catch_the_hog(threshold=0.05):
     finally:
         detector.disable()
     return reports[0]
+
+
+if __name__ == "__main__":
+    print("不让出:", starve(yielding=False))
+    print("让出:  ", starve(yielding=True))
+    found = catch_the_hog()
+    print(f"阻塞检测器: {found.culprit} 霸占 hub {found.seconds:.2f} 秒，"
+          f"在 {found.where}")
