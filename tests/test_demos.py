@@ -79,3 +79,14 @@ def test_the_detector_catches_the_hog_and_says_where():
     assert found.where.startswith("starvation.py:") and found.where.endswith(
         " in hog")
     assert found.seconds >= 0.05
+
+
+def test_a_long_switch_interval_lets_one_thread_finish_first():
+    from microthread.demos.scheduling import gil_handoffs
+    assert gil_handoffs(10.0) == 1
+
+
+def test_a_short_switch_interval_makes_the_interpreter_preempt():
+    from microthread.demos.scheduling import gil_handoffs
+    assert gil_handoffs(0.0001) >= 2
+    assert sys.getswitchinterval() == 0.005      # restored afterwards

@@ -6,7 +6,8 @@
   nothing).
 - IO interrupts: a thread blocked in ``recv`` uses no CPU while it waits;
   the kernel wakes it when data arrives.
-- The interpreter's own preemption of threads: ``sys.getswitchinterval``.
+- The interpreter's own preemption of threads: ``sys.getswitchinterval``,
+  and its effect: how often two computing threads change hands.
 """
 
 import os
@@ -105,6 +106,30 @@ def switch_interval():
     return sys.getswitchinterval()
 
 
+def gil_handoffs(interval, rounds=1_000_000):
+    """两个线程只算不等：数一数解释器让它们换了几次手。"""
+    owners, start = [], threading.Barrier(2)
+    def work(name):
+        start.wait(5)
+        for _ in range(rounds):
+            owners.append(name)           # 记下此刻谁在跑
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        _run_both(work)
+    finally:
+        sys.setswitchinterval(old)
+    return sum(a != b for a, b in zip(owners, owners[1:]))
+
+
+def _run_both(work):
+    threads = [threading.Thread(target=work, args=(name,)) for name in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 if __name__ == "__main__":
     first, second = pinned_processes_both_progress()
     print("同一个 CPU 上两个进程的计数器（每 0.1 秒一次）:")
@@ -114,3 +139,5 @@ if __name__ == "__main__":
     print(f"阻塞在 recv 上 {wall:.3f} 秒，用了 CPU {cpu * 1000:.3f} 毫秒，"
           f"醒来读到 {data!r}")
     print(f"解释器的切换间隔: {switch_interval()} 秒")
+    for interval in (10.0, 0.005, 0.0001):
+        print(f"  间隔 {interval} 秒: 两个线程换手 {gil_handoffs(interval)} 次")
