@@ -502,3 +502,8 @@ def test_setting_an_event_from_another_os_thread_is_refused_not_lost():
     waiter.join(timeout=5)
     get_loop().external_done()
     setter.join()
+
+
+@pytest.mark.parametrize("args", [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)])
+def test_spawn_passes_any_number_of_arguments(args):
+    assert spawn(lambda *got: got, *args).join() == args

@@ -28,6 +28,8 @@ __all__ = ["GreenSocket", "connect", "listen", "close"]
 class GreenSocket:
     """A socket whose blocking calls switch to the hub instead of blocking."""
 
+    __slots__ = ("_sock", "_fd", "timeout")
+
     def __init__(self, sock, timeout=None):
         sock.setblocking(False)
         self._sock = sock

@@ -262,6 +262,11 @@ _ids = itertools.count(1)
 class Microthread(greenlet):
     """A spawned function: ``join()`` for its result, ``kill()`` to stop it."""
 
+    # Slots, not a per-instance dict: at 10,000 connections it is memory.
+    __slots__ = ("_hub", "_fn", "_args", "_kwargs", "name", "id", "_done",
+                 "_result", "_error", "_joiners", "_start", "_mt_waiting",
+                 "_mt_timer")
+
     def __init__(self, hub, fn, args, kwargs, name=None):
         super().__init__(parent=hub)
         self._hub = hub
@@ -271,7 +276,7 @@ class Microthread(greenlet):
         self._done = False
         self._result = None
         self._error = None
-        self._joiners = []
+        self._joiners = None      # a list once someone joins
         self._start = hub.loop.call_soon(self.switch)
 
     def __repr__(self):
@@ -283,8 +288,9 @@ class Microthread(greenlet):
         return self._done
 
     def run(self):
+        self._start = None            # started: nothing left to cancel
         try:
-            self._result = self._fn(*self._args, **self._kwargs)
+            self._result = _call(self._fn, self._args, self._kwargs)
         except GreenletExit:
             pass
         except BaseException as error:
@@ -303,20 +309,22 @@ class Microthread(greenlet):
     def _finish(self):
         self._done = True
         self._fn = self._args = self._kwargs = None
-        for waiter in self._joiners:
+        for waiter in self._joiners or ():
             self._hub.loop.call_soon(waiter)
-        self._joiners.clear()
+        self._joiners = None
 
     def join(self, timeout=None):
         """Wait for the end; return the result or raise its error."""
         self._check_thread("join")
         if not self._done:
             waiter = Waiter(getcurrent())
+            if self._joiners is None:
+                self._joiners = []
             self._joiners.append(waiter)
             try:
                 self._hub.block(waiter, f"join {self!r}", timeout)
             finally:
-                if waiter in self._joiners:
+                if self._joiners and waiter in self._joiners:
                     self._joiners.remove(waiter)
         if self._error is not None:
             raise self._error
@@ -342,6 +350,26 @@ class Microthread(greenlet):
                 f"{threading.get_ident()}: greenlets are bound to the thread "
                 f"that made them ({self._hub.thread_ident}); hand the work "
                 f"over with loop.call_soon_threadsafe")
+
+
+def _call(fn, args, kwargs):
+    """fn(*args, **kwargs), by a plain call when there are few positionals.
+
+    CPython 3.11 runs a plain call of a Python function in the same C frame,
+    but ``fn(*args)`` recurses in C; a parked microthread keeps its C stack,
+    so the plain call saves about 0.4 KiB per microthread (C10K: 4 MiB).
+    """
+    if not kwargs:
+        count = len(args)
+        if count == 0:
+            return fn()
+        if count == 1:
+            return fn(args[0])
+        if count == 2:
+            return fn(args[0], args[1])
+        if count == 3:
+            return fn(args[0], args[1], args[2])
+    return fn(*args, **kwargs)
 
 
 def get_hub():
