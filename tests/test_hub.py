@@ -507,3 +507,35 @@ def test_setting_an_event_from_another_os_thread_is_refused_not_lost():
 @pytest.mark.parametrize("args", [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)])
 def test_spawn_passes_any_number_of_arguments(args):
     assert spawn(lambda *got: got, *args).join() == args
+
+
+@pytest.mark.hogs_hub
+def test_blocking_detector_reports_the_main_greenlet_starving_others():
+    reports, ran = [], []
+    detector.enable(0.05, reports.append)
+    try:
+        get_hub()
+        detector.attach(get_loop())
+        spawn(ran.append, True)          # ready, and starved by main
+        deadline = time.monotonic() + 5
+        while not reports and time.monotonic() < deadline:
+            pass                         # main computes without yielding
+    finally:
+        detector.disable()
+    assert ran == []
+    assert reports and reports[0].culprit == "the main greenlet"
+    assert "test_blocking_detector_reports_the_main" in str(reports[0])
+    sleep(0)
+    assert ran == [True]
+
+
+def test_an_idle_main_greenlet_with_nothing_ready_is_not_reported():
+    reports = []
+    detector.enable(0.05, reports.append)
+    try:
+        get_hub()
+        detector.attach(get_loop())
+        time.sleep(0.3)                  # nothing is waiting to run
+    finally:
+        detector.disable()
+    assert reports == []

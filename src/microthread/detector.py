@@ -61,8 +61,11 @@ class _Detector(threading.Thread):
                 self._sample(loop)
 
     def _sample(self, loop):
+        """Blocked: the same callback runs on, or, outside any callback,
+        nothing runs while calls wait in the ready queue (a greenlet that
+        is not a callback -- the main one -- holds the thread)."""
         ticks, current = loop.ticks, loop.current
-        if current is None:
+        if current is None and (loop.polling or not loop.has_ready()):
             self._seen.pop(loop, None)
             return
         now = time.monotonic()
@@ -71,7 +74,9 @@ class _Detector(threading.Thread):
             self._seen[loop] = (ticks, now, False)
         elif not seen[2] and now - seen[1] >= self.threshold:
             self._seen[loop] = (ticks, seen[1], True)
-            self.report(Report(_culprit(current), now - seen[1],
+            culprit = ("the main greenlet" if current is None
+                       else _culprit(current))
+            self.report(Report(culprit, now - seen[1],
                                _stack_of(loop.thread_ident)))
 
     def stop(self):

@@ -105,6 +105,7 @@ class EventLoop:
         self.thread_ident = threading.get_ident()
         self.current = None       # callback running now (for the detector)
         self.ticks = 0            # callbacks run so far (for the detector)
+        self.polling = False      # inside poll() now (for the detector)
         self.on_error = _print_error
         self._open_wakeup()
         _loops.add(self)
@@ -189,6 +190,10 @@ class EventLoop:
     def watches(self, fd):
         """The events the kernel is asked to report for fd (0: none)."""
         return self._masks.get(fd, 0)
+
+    def has_ready(self):
+        """Whether calls wait in the ready queue (read by other threads)."""
+        return bool(self._ready)
 
     def has_callbacks(self, fd, event):
         return bool(self._callbacks.get((fd, event)))
@@ -294,7 +299,11 @@ class EventLoop:
             timeout = max(0.0, self._timers[0][0] - time.monotonic())
         else:
             timeout = None
-        return self._poller.poll(timeout)
+        self.polling = True       # idle in the kernel, not hogging
+        try:
+            return self._poller.poll(timeout)
+        finally:
+            self.polling = False
 
     def _callbacks_for(self, fd, event):
         """The live list of callbacks, or () after trimming the kernel mask."""
