@@ -11,7 +11,7 @@ from greenlet import getcurrent
 from microthread import (READ, WRITE, BlockedForever, FdClosedError, Timeout,
                          detector, get_hub, get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket
-from microthread.sync import Event, Lock, Queue
+from microthread.sync import Event, Lock, Queue, QueueEmpty
 
 
 pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
@@ -539,3 +539,34 @@ def test_an_idle_main_greenlet_with_nothing_ready_is_not_reported():
     finally:
         detector.disable()
     assert reports == []
+
+
+def test_a_woken_getter_keeps_its_item_against_a_newcomer():
+    queue, got = Queue(), []
+    first = spawn(lambda: got.append(("first", queue.get())))
+    sleep(0)                                  # first is queued, waiting
+    queue.put("a")                            # reserved for first
+    with pytest.raises(QueueEmpty):
+        queue.get_nowait()                    # the newcomer may not take it
+    first.join()
+    assert got == [("first", "a")]
+
+
+def test_a_getter_that_gives_up_passes_its_item_on():
+    queue = Queue()
+    leaving, staying = spawn(queue.get), spawn(queue.get)
+    sleep(0)
+    leaving.kill(block=False)                 # its end is queued first...
+    queue.put("x")                            # ...then x, reserved for it
+    assert staying.join(timeout=5) == "x"
+    assert leaving.join() is None and leaving.dead
+    assert queue.qsize() == 0 and queue._reserved == 0
+
+
+def test_a_timed_get_keeps_its_deadline():
+    queue = Queue()
+    start = time.monotonic()
+    with pytest.raises(Timeout):
+        queue.get(timeout=0.05)
+    assert queue._reserved == 0 and not queue._getters
+    assert time.monotonic() - start < 5

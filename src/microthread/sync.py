@@ -20,6 +20,7 @@ while the hub waits for it, or it cannot tell the wait from a deadlock).
 
 import collections
 import threading
+import time
 
 from greenlet import getcurrent
 
@@ -113,11 +114,17 @@ class QueueFull(Exception):
 
 
 class Queue:
-    """A FIFO queue; ``maxsize`` > 0 makes ``put`` wait when full."""
+    """A FIFO queue; ``maxsize`` > 0 makes ``put`` wait when full.
+
+    Getters are served first come, first served: ``put`` reserves its item
+    for the getter it wakes, so a newcomer's ``get_nowait`` cannot take it
+    in between.  A timeout is a deadline, however often a wait is woken.
+    """
 
     def __init__(self, maxsize=0):
         self.maxsize = maxsize
         self._items = collections.deque()
+        self._reserved = 0        # items promised to getters already woken
         self._getters = collections.deque()
         self._putters = collections.deque()
 
@@ -128,10 +135,13 @@ class Queue:
         return 0 < self.maxsize <= len(self._items)
 
     def put(self, item, timeout=None):
+        deadline = _deadline(timeout)
         while self.full():
-            _park(self._putters, "Queue.put()", timeout, pass_on=True)
+            _park(self._putters, "Queue.put()", _left(deadline), pass_on=True)
         self._items.append(item)
-        _wake_one(self._getters)
+        if self._getters:
+            self._reserved += 1
+            get_hub().loop.call_soon(self._getters.popleft())
 
     def put_nowait(self, item):
         if self.full():
@@ -139,16 +149,42 @@ class Queue:
         self.put(item)
 
     def get(self, timeout=None):
-        while not self._items:
-            _park(self._getters, "Queue.get()", timeout, pass_on=True)
+        if len(self._items) <= self._reserved:    # none free: queue up
+            self._wait_for_reserved_item(timeout)
         item = self._items.popleft()
         _wake_one(self._putters)
         return item
 
     def get_nowait(self):
-        if not self._items:
+        if len(self._items) <= self._reserved:
             raise QueueEmpty("queue is empty")
         return self.get()
+
+    def _wait_for_reserved_item(self, timeout):
+        """Park until a put reserves an item for us; keep the promise even
+        if we give up (pass it to the next getter, or free it)."""
+        waiter = Waiter(getcurrent())
+        self._getters.append(waiter)
+        try:
+            get_hub().block(waiter, "Queue.get()", timeout)
+        except BaseException:
+            if waiter in self._getters:
+                self._getters.remove(waiter)
+            elif self._getters:
+                get_hub().loop.call_soon(self._getters.popleft())
+            else:
+                self._reserved -= 1
+            raise
+        self._reserved -= 1
+
+
+def _deadline(timeout):
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _left(deadline):
+    """Seconds to a deadline (None: no limit), never below zero."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _park(waiters, what, timeout, pass_on=False):
