@@ -115,6 +115,22 @@ static void recv_all(int fd, int size)
 }
 
 /* Open conns blocking sockets, in batches proven accepted by one echo. */
+/* Read up to want bytes of an echo; 0 when nothing has come after all. */
+static ssize_t recv_some(int fd, int want)
+{
+    ssize_t got = recv(fd, sink, want, 0);
+    if (got == 0) {
+        errno = ECONNRESET;
+        die("recv: server closed the connection");
+    }
+    if (got < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
+        die("recv");
+    }
+    return got;
+}
+
 static int *open_all(struct sockaddr_in *addr, int conns, int size)
 {
     int *fds = calloc(conns, sizeof *fds);
@@ -147,16 +163,9 @@ static void echo_once_on_all(int ep, int *fds, int *left, int conns, int size)
             die("epoll_wait (no echo within 60 s)");
         for (int k = 0; k < n; k++) {
             int i = events[k].data.u32;
-            ssize_t got = recv(fds[i], sink, left[i], 0);
-            if (got == 0) {
-                errno = ECONNRESET;
-                die("recv: server closed the connection");
-            }
-            if (got < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                    continue;
-                die("recv");
-            }
+            ssize_t got = recv_some(fds[i], left[i]);
+            if (got == 0)
+                continue;
             left[i] -= got;
             if (left[i] == 0)
                 waiting--;
@@ -208,16 +217,9 @@ static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int siz
             die("epoll_wait (no echo within 10 s)");
         for (int k = 0; k < n; k++) {
             int i = events[k].data.u32;
-            ssize_t got = recv(fds[i], sink, left[i], 0);
-            if (got == 0) {
-                errno = ECONNRESET;
-                die("recv: server closed the connection");
-            }
-            if (got < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                    continue;
-                die("recv");
-            }
+            ssize_t got = recv_some(fds[i], left[i]);
+            if (got == 0)
+                continue;
             left[i] -= got;
             if (left[i] > 0)
                 continue;

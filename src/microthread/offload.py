@@ -42,17 +42,8 @@ def _get_pool():
 def run_in_thread(fn, *args):
     """Run fn(*args) in an OS thread; park this microthread until it ends."""
     hub = get_hub()
-    loop = hub.loop
     waiter = Waiter(getcurrent())
-
-    def finish(future):                  # runs in the hub's thread
-        loop.external_done()
-        waiter(future)
-
-    loop.expect_external()
-    future = _get_pool().submit(fn, *args)
-    future.add_done_callback(
-        lambda future: loop.call_soon_threadsafe(finish, future))
+    _submit(hub.loop, fn, args, waiter)
     return hub.block(waiter, f"{getattr(fn, '__name__', fn)} in a thread"
                      ).result()
 
@@ -60,16 +51,25 @@ def run_in_thread(fn, *args):
 def call_in_thread(fn, args, on_result, loop=None):
     """Callback style: run fn(*args) in an OS thread, then on_result(result)
     in the loop's thread.  Returns at once: the caller never switches."""
-    loop = loop or get_loop()
+    # an error in fn is raised by result(), in a callback: the loop reports it
+    _submit(loop or get_loop(), fn, args,
+            lambda future: on_result(future.result()))
 
-    def deliver(future):                 # runs in the loop's thread
+
+def _submit(loop, fn, args, then):
+    """Run fn(*args) in the pool; then(future) in the loop's thread after.
+
+    While it runs the loop knows a call will come (so it is not "blocked
+    forever"); the worker hands the future back by the thread-safe wakeup.
+    """
+    def done(future):                    # runs in the loop's thread
         loop.external_done()
-        on_result(future.result())       # an error is reported by the loop
+        then(future)
 
     loop.expect_external()
     future = _get_pool().submit(fn, *args)
     future.add_done_callback(
-        lambda future: loop.call_soon_threadsafe(deliver, future))
+        lambda future: loop.call_soon_threadsafe(done, future))
 
 
 def shutdown():
