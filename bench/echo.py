@@ -198,7 +198,7 @@ def c10k_one(binary, kind, conns):
         proc.communicate("done\n")
     return {"rss_mib": round(held / 2**20, 1),
             "kib_per_conn": round((held - idle) / conns / 1024, 2),
-            "open_s": round(held_s, 3), "echo_once_s": round(echoed_s, 3)}
+            "open_s": round(held_s, 6), "echo_once_s": round(echoed_s, 6)}
 
 
 def c10k(binary, kinds, conns=10000, progress=print):
