@@ -192,6 +192,79 @@ def test_a_signal_during_a_wait_is_retried_not_raised():
     right.close()
 
 
+class CountingSocket(socket.socket):
+    """A socket that counts its reads, and the ones that found nothing."""
+
+    def __init__(self, sock):
+        super().__init__(fileno=sock.detach())
+        self.reads = self.failed = 0
+
+    def recv(self, size):
+        self.reads += 1
+        try:
+            return super().recv(size)
+        except BlockingIOError:
+            self.failed += 1
+            raise
+
+
+def test_after_a_short_read_the_next_recv_waits_instead_of_failing():
+    left, right = socket.socketpair()
+    counting = CountingSocket(left)
+    green = GreenSocket(counting, timeout=5)
+    right.send(b"one")
+    assert green.recv(100) == b"one"            # shorter than asked: drained
+    reader = spawn(green.recv, 100)
+    sleep(0)                                    # it parks without a recv
+    assert (counting.reads, counting.failed) == (1, 0)
+    right.send(b"two")
+    assert reader.join() == b"two"
+    assert (counting.reads, counting.failed) == (2, 0)
+    green.close()
+    right.close()
+
+
+def test_data_that_came_after_a_short_read_is_read_at_once():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=5)
+    right.send(b"one")
+    assert green.recv(100) == b"one"
+    right.send(b"two")                          # already there: no waiting
+    assert green.recv(100) == b"two"            # level-triggered wakeup
+    right.close()
+    assert green.recv(100) == b""               # and EOF after a short read
+    green.close()
+
+
+def test_a_full_read_reads_again_without_switching():
+    left, right = socket.socketpair()
+    counting = CountingSocket(left)
+    green = GreenSocket(counting, timeout=5)
+    right.send(b"abcdef")
+    assert green.recv(3) == b"abc"              # as long as asked: maybe more
+    ticks = get_loop().ticks
+    assert green.recv(3) == b"def"
+    assert get_loop().ticks == ticks            # no callback ran: no switch
+    assert (counting.reads, counting.failed) == (2, 0)
+    green.close()
+    right.close()
+
+
+def test_recv_into_reads_like_recv():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=5)
+    buffer = bytearray(8)
+    right.send(b"abcdefgh")
+    assert green.recv_into(buffer) == 8 and buffer == b"abcdefgh"
+    right.send(b"xyz")
+    assert green.recv_into(buffer, 4) == 3 and buffer[:3] == b"xyz"
+    writer = spawn(right.send, b"later")
+    assert green.recv_into(buffer) == 5 and buffer[:5] == b"later"
+    writer.join()
+    green.close()
+    right.close()
+
+
 def test_closing_twice_is_harmless():
     left, right = socket.socketpair()
     green = GreenSocket(left)

@@ -28,13 +28,14 @@ __all__ = ["GreenSocket", "connect", "listen", "close"]
 class GreenSocket:
     """A socket whose blocking calls switch to the hub instead of blocking."""
 
-    __slots__ = ("_sock", "_fd", "timeout")
+    __slots__ = ("_sock", "_fd", "timeout", "_drained")
 
     def __init__(self, sock, timeout=None):
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()
         self.timeout = timeout          # seconds for each wait, None: no limit
+        self._drained = False           # the last read emptied the buffer
         get_loop().adopt_fd(self._fd)
 
     def __repr__(self):
@@ -57,19 +58,38 @@ class GreenSocket:
                 wait_fd(self._fd, WRITE, self.timeout)
 
     def recv(self, size):
-        """Read up to size bytes; b"" means the peer closed."""
+        """Read up to size bytes; b"" means the peer closed.
+
+        Reads try first, like ``send``, with one exception: after a read
+        shorter than asked, which emptied the kernel's buffer, the next read
+        waits for readability first.  A failed ``recv`` is a system call
+        plus a BlockingIOError (its message decoded from ``strerror``), and
+        after a short read it is what usually happens; the pollers are
+        level-triggered, so data that came in meanwhile wakes us at once.
+        """
+        if self._drained:
+            wait_fd(self._fd, READ, self.timeout)
         while True:
             try:
-                return self._sock.recv(size)
+                data = self._sock.recv(size)
             except BlockingIOError:
                 wait_fd(self._fd, READ, self.timeout)
+            else:
+                self._drained = len(data) < size
+                return data
 
     def recv_into(self, buffer, size=0):
+        """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
+        if self._drained:
+            wait_fd(self._fd, READ, self.timeout)
         while True:
             try:
-                return self._sock.recv_into(buffer, size)
+                count = self._sock.recv_into(buffer, size)
             except BlockingIOError:
                 wait_fd(self._fd, READ, self.timeout)
+            else:
+                self._drained = count < (size or memoryview(buffer).nbytes)
+                return count
 
     def sendall(self, data):
         """The very sendall threads use, over this green ``send``."""
