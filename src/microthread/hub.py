@@ -140,6 +140,7 @@ class Hub(greenlet):
 
     def claim(self, fd, event, thread):
         """Record thread as the one waiter of (fd, event), or refuse."""
+        key = (fd, event)
         if thread is self:
             raise RuntimeError(
                 f"wait for fd {fd} inside the hub: a loop callback must not "
@@ -147,14 +148,13 @@ class Hub(greenlet):
         if event is not READ and event is not WRITE:
             raise ValueError(f"wait for fd {fd}: event must be READ or WRITE,"
                              f" not {event!r}")
-        other = self.fd_waiters.get((fd, event))
-        if other is not None:
+        other = self.fd_waiters.setdefault(key, thread)
+        if other is not thread:
             raise RuntimeError(
                 f"fd {fd} already has a microthread waiting for "
                 f"{_EVENT_NAMES.get(event, event)}: {who(other)}; two waiters "
                 f"on one fd would steal each other's data")
-        thread._mt_waiting = key = (fd, event)   # this wait, and its name
-        self.fd_waiters[key] = thread
+        thread._mt_waiting = key        # this wait, and its name
 
     def release(self, fd, event, thread):
         """End thread's wait: drop its claim and its callback, nobody else's.
@@ -163,8 +163,9 @@ class Hub(greenlet):
         belong to a new socket: then there is nothing of ours to remove.
         """
         thread._mt_waiting = None
-        if self.fd_waiters.get((fd, event)) is thread:
-            del self.fd_waiters[fd, event]
+        key = (fd, event)
+        if self.fd_waiters.get(key) is thread:
+            del self.fd_waiters[key]
             self.loop.remove_callback(fd, event, thread.switch)
 
     def switch_out(self, thread, timeout):
@@ -373,9 +374,17 @@ def _call(fn, args, kwargs):
 
 
 def get_hub():
-    """This OS thread's hub (and loop), made on first use."""
+    """This OS thread's hub (and loop), made on first use.
+
+    A microthread asks its own hub first: every wait calls this, and the
+    thread-local lookup behind ``get_loop`` costs more than the wait's
+    own bookkeeping.
+    """
+    hub = getattr(getcurrent(), "_hub", None)
+    if hub is not None:
+        return hub
     loop = get_loop()
-    hub = getattr(loop, "hub", None)
+    hub = loop.hub
     if hub is None or hub.dead:
         hub = loop.hub = Hub(loop)
         detector.attach(loop)

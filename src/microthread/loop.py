@@ -107,6 +107,7 @@ class EventLoop:
         self.ticks = 0            # callbacks run so far (for the detector)
         self.polling = False      # inside poll() now (for the detector)
         self.on_error = _print_error
+        self.hub = None           # the hub that runs this loop, if any
         self._open_wakeup()
         _loops.add(self)
 
@@ -153,7 +154,8 @@ class EventLoop:
 
     def remove_callback(self, fd, event, callback):
         """Remove one callback of (fd, event), leaving the others."""
-        callbacks = self._callbacks.get((fd, event))
+        key = (fd, event)
+        callbacks = self._callbacks.get(key)
         if callbacks is None:
             return
         try:
@@ -161,7 +163,7 @@ class EventLoop:
         except ValueError:
             return
         if not callbacks:
-            del self._callbacks[fd, event]
+            del self._callbacks[key]
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
@@ -341,7 +343,10 @@ class EventLoop:
         self.current = callback
         self.ticks += 1
         try:
-            callback(*args)
+            if args:
+                callback(*args)
+            else:
+                callback()           # most calls: a greenlet's switch
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:
