@@ -49,11 +49,11 @@ def settings(options):
     if options.quick:
         return {"micro_scale": 0.002, "micro_repeats": 1, "park": 50,
                 "park_threads": 20, "counts": [2], "repeats": 1,
-                "seconds": 0.2, "warmup": 0.05, "c10k": 20}
+                "seconds": 0.2, "warmup": 0.05, "c10k": 20, "c10k_rounds": 2}
     return {"micro_scale": 1.0, "micro_repeats": 7, "park": 10000,
             "park_threads": 1000, "counts": [10, 100, 1000],
             "repeats": options.repeats, "seconds": options.seconds,
-            "warmup": 0.5, "c10k": 10000}
+            "warmup": 0.5, "c10k": 10000, "c10k_rounds": 5}
 
 
 def progress(line):
@@ -92,7 +92,7 @@ def run(options):
                                  setup["warmup"], progress)
     if "c10k" in parts:
         data["c10k"] = echo.c10k(binary, [k for k in C10K_KINDS if k in kinds],
-                                 setup["c10k"], progress)
+                                 setup["c10k"], setup["c10k_rounds"], progress)
     data["meta"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return data
 

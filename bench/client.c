@@ -11,8 +11,9 @@
  *       "stop messages=M seconds=S cpu=C" (C: the client's own CPU seconds).
  *   client c10k HOST PORT CONNS SIZE
  *       connects CONNS sockets (each proven accepted by one echo), prints
- *       "held SECONDS", waits for a line on stdin, echoes once on all of them
- *       at once, prints "echoed SECONDS", waits for a line, exits.
+ *       "held SECONDS", then for every "go" line on stdin echoes once on all
+ *       of them at once and prints "echoed SECONDS"; any other line, or the
+ *       end of stdin, ends it.
  *
  * Any error prints "error: ..." on stderr and exits 1.
  */
@@ -186,11 +187,11 @@ static int watch_all(int *fds, int conns)
     return ep;
 }
 
-static void wait_line(void)
+/* The next command on stdin: 1 for "go", 0 for anything else or EOF. */
+static int next_go(void)
 {
     char line[64];
-    if (!fgets(line, sizeof line, stdin))
-        exit(0);
+    return fgets(line, sizeof line, stdin) && strncmp(line, "go", 2) == 0;
 }
 
 static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int size,
@@ -258,12 +259,12 @@ static int c10k(struct sockaddr_in *addr, int conns, int size)
     int ep = watch_all(fds, conns);
     printf("held %.6f\n", now() - t0);
     fflush(stdout);
-    wait_line();
-    t0 = now();
-    echo_once_on_all(ep, fds, left, conns, size);
-    printf("echoed %.6f\n", now() - t0);
-    fflush(stdout);
-    wait_line();
+    while (next_go()) {
+        t0 = now();
+        echo_once_on_all(ep, fds, left, conns, size);
+        printf("echoed %.6f\n", now() - t0);
+        fflush(stdout);
+    }
     return 0;
 }
 

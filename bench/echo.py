@@ -11,7 +11,8 @@ of them alike; we report medians and the spread.
 
 C10K: 10,000 idle connections on one server; its resident memory with
 them held, KiB per connection over its idle size, and the time to echo
-once on all of them at once.
+once on all of them at once: the median of several rounds on the same
+connections, with the fastest and slowest.
 """
 
 import os
@@ -183,8 +184,8 @@ def echo(binary, kinds, counts=(10, 100, 1000), repeats=3, seconds=5.0,
     return results
 
 
-def c10k_one(binary, kind, conns):
-    """Hold conns idle connections on one server; memory and echo time."""
+def c10k_one(binary, kind, conns, rounds=5):
+    """Hold conns idle connections on one server; memory and echo times."""
     client_cpu, server_cpu = cpus()
     with Server(kind, server_cpu) as server:
         idle = rss_bytes(server.pid)
@@ -192,20 +193,27 @@ def c10k_one(binary, kind, conns):
         held_s = float(read_line(proc, kind, "held")[1])
         time.sleep(0.2)                         # let the last handlers park
         held = rss_bytes(server.pid)
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        echoed_s = float(read_line(proc, kind, "echoed")[1])
+        echoes = []
+        for _ in range(rounds):
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            echoes.append(float(read_line(proc, kind, "echoed")[1]))
         proc.communicate("done\n")
     return {"rss_mib": round(held / 2**20, 1),
             "kib_per_conn": round((held - idle) / conns / 1024, 2),
-            "open_s": round(held_s, 6), "echo_once_s": round(echoed_s, 6)}
+            "open_s": round(held_s, 6),
+            "echo_once_s": round(statistics.median(echoes), 6),
+            "echo_once_min_s": round(min(echoes), 6),
+            "echo_once_max_s": round(max(echoes), 6),
+            "echo_rounds": [round(s, 6) for s in echoes]}
 
 
-def c10k(binary, kinds, conns=10000, progress=print):
+def c10k(binary, kinds, conns=10000, rounds=5, progress=print):
     results = {}
     for kind in kinds:
-        results[kind] = row = c10k_one(binary, kind, conns)
+        results[kind] = row = c10k_one(binary, kind, conns, rounds)
         progress(f"C10K {kind:17} {row['rss_mib']:7.1f} MiB "
                  f"{row['kib_per_conn']:6.2f} KiB/conn  echo once on all "
-                 f"{row['echo_once_s']:.3f} s")
+                 f"{row['echo_once_s']:.3f} s (median of {rounds}; "
+                 f"{row['echo_once_min_s']:.3f}-{row['echo_once_max_s']:.3f})")
     return results

@@ -61,7 +61,11 @@ def test_quick_run_measures_our_servers_and_asyncio_always(quick_run):
         assert "vs_asyncio" in row
     assert sorted(quick_run["c10k"]) == sorted(
         k for k in C10K_KINDS if k in expected)
-    assert all(row["echo_once_s"] > 0 for row in quick_run["c10k"].values())
+    rounds = quick_run["meta"]["settings"]["c10k_rounds"]
+    for row in quick_run["c10k"].values():
+        assert len(row["echo_rounds"]) == rounds
+        assert 0 < row["echo_once_min_s"] <= row["echo_once_s"] \
+            <= row["echo_once_max_s"]
 
 
 def test_left_out_servers_are_named_in_the_data(quick_run):
