@@ -4,7 +4,8 @@ The slide 区别在send的实现 shows ``GreenSocket.send``: try the system call
 first and wait only when the kernel says EAGAIN.  The seed waited for
 writability before *every* send; a socket is writable almost always, so
 that costs a poll per send for nothing.  Every method here has that shape,
-so a microthread reads like a thread and switches only where it would block.
+so a microthread reads like a thread and switches only where it would block;
+``recv`` adds one refinement: after a short read it waits first (see there).
 
 Errors are the OS's: a reset peer raises ConnectionResetError, a closed
 peer makes ``recv`` return b"".  EINTR is retried by Python itself (PEP
