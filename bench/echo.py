@@ -190,15 +190,20 @@ def c10k_one(binary, kind, conns, rounds=5):
     with Server(kind, server_cpu) as server:
         idle = rss_bytes(server.pid)
         proc = client(binary, client_cpu, "c10k", HOST, server.port, conns, SIZE)
-        held_s = float(read_line(proc, kind, "held")[1])
-        time.sleep(0.2)                         # let the last handlers park
-        held = rss_bytes(server.pid)
-        echoes = []
-        for _ in range(rounds):
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-            echoes.append(float(read_line(proc, kind, "echoed")[1]))
-        proc.communicate("done\n")
+        try:
+            held_s = float(read_line(proc, kind, "held")[1])
+            time.sleep(0.2)                     # let the last handlers park
+            held = rss_bytes(server.pid)
+            echoes = []
+            for _ in range(rounds):
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+                echoes.append(float(read_line(proc, kind, "echoed")[1]))
+            proc.communicate("done\n")
+        finally:
+            if proc.poll() is None:             # it failed halfway: reap it
+                proc.kill()
+                proc.communicate()
     return {"rss_mib": round(held / 2**20, 1),
             "kib_per_conn": round((held - idle) / conns / 1024, 2),
             "open_s": round(held_s, 6),

@@ -1,5 +1,6 @@
 """Green sockets, the three sendall styles, and the Player race."""
 
+import errno
 import os
 import signal
 import socket
@@ -8,7 +9,7 @@ import threading
 
 import pytest
 
-from microthread import READ, WRITE, callback, get_loop, sleep, spawn
+from microthread import READ, WRITE, Timeout, callback, get_loop, sleep, spawn
 from microthread.green import GreenSocket, connect, listen
 from microthread.sendall import sendall
 from support import run_until
@@ -248,6 +249,37 @@ def test_a_full_read_reads_again_without_switching():
     assert (counting.reads, counting.failed) == (2, 0)
     green.close()
     right.close()
+
+
+def test_a_short_timeout_does_not_expire_on_data_already_there():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=0)        # never wait for more data
+    for message in (b"one", b"two", b"three"):
+        right.send(message)                     # there before each read
+        assert green.recv(100) == message       # the hub's due timers ran
+    with pytest.raises(Timeout):                # nothing there: a real one
+        green.recv(100)
+    green.close()
+    right.close()
+
+
+def test_a_closed_socket_read_after_a_short_read_fails_at_once():
+    left, right = socket.socketpair()
+    green = GreenSocket(left, timeout=1)
+    right.send(b"one")
+    assert green.recv(100) == b"one"            # drained
+    quiet, peer = socket.socketpair()           # nothing will come on it...
+    number = green.fileno()
+    green.close()
+    os.dup2(quiet.fileno(), number)             # ...and it has the old number
+    try:
+        with pytest.raises(OSError) as error:   # not a wait on that number
+            green.recv(100)
+        assert error.value.errno == errno.EBADF
+    finally:
+        os.close(number)
+        for sock in (quiet, peer, right):
+            sock.close()
 
 
 def test_recv_into_reads_like_recv():

@@ -480,6 +480,27 @@ def test_a_child_forked_in_a_microthread_cannot_touch_the_parents_poller(pair):
     wait_fd(left.fileno(), READ, timeout=5)   # the parent's registration
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_microthread_in_a_forked_child_waits_on_the_childs_own_hub():
+    parents = get_hub()
+
+    def forker():
+        pid = os.fork()
+        if pid == 0:
+            status = 3
+            try:
+                hub = get_hub()
+                status = 1 if hub is parents else 2
+                if hub is not parents and hub.loop is get_loop():
+                    sleep(0.001)            # a wait that uses the runtime
+                    status = 0
+            finally:
+                os._exit(status)
+        return os.waitpid(pid, 0)[1]
+
+    assert os.waitstatus_to_exitcode(spawn(forker).join()) == 0
+
+
 def test_setting_an_event_from_another_os_thread_is_refused_not_lost():
     event, errors = Event(), []
     waiter = spawn(event.wait)

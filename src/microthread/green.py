@@ -15,9 +15,10 @@ on the fd with an error naming it before the fd number can be reused.
 
 import errno
 import os
+import select
 import socket
 
-from .hub import close_fd, wait_fd
+from .hub import Timeout, close_fd, wait_fd
 from .loop import get_loop
 from .offload import run_in_thread
 from .pollers import READ, WRITE
@@ -69,7 +70,7 @@ class GreenSocket:
         level-triggered, so data that came in meanwhile wakes us at once.
         """
         if self._drained:
-            wait_fd(self._fd, READ, self.timeout)
+            self._wait_for_data()
         while True:
             try:
                 data = self._sock.recv(size)
@@ -82,7 +83,7 @@ class GreenSocket:
     def recv_into(self, buffer, size=0):
         """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
         if self._drained:
-            wait_fd(self._fd, READ, self.timeout)
+            self._wait_for_data()
         while True:
             try:
                 count = self._sock.recv_into(buffer, size)
@@ -91,6 +92,19 @@ class GreenSocket:
             else:
                 self._drained = count < (size or memoryview(buffer).nbytes)
                 return count
+
+    def _wait_for_data(self):
+        """Wait for readability before reading, as a short read suggests.
+
+        The hub may run due timers before it polls again, so a short
+        timeout can expire while data is already there: then it is no
+        timeout, and the read goes ahead.
+        """
+        try:
+            wait_fd(self._fd, READ, self.timeout)
+        except Timeout:
+            if not _readable_now(self._fd):
+                raise
 
     def sendall(self, data):
         """The very sendall threads use, over this green ``send``."""
@@ -122,6 +136,7 @@ class GreenSocket:
     def close(self):
         """Close through the hub: waiters wake with an error naming the fd."""
         if self._sock.fileno() >= 0:
+            self._drained = False       # a read now fails, never waits
             close_fd(self._fd)
             self._sock.close()
 
@@ -182,6 +197,13 @@ def close(sock):
 
 
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN}
+
+
+def _readable_now(fd):
+    """Whether a read on fd would not block now (data, EOF or an error)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _strerror(code):

@@ -374,15 +374,7 @@ def _call(fn, args, kwargs):
 
 
 def get_hub():
-    """This OS thread's hub (and loop), made on first use.
-
-    A microthread asks its own hub first: every wait calls this, and the
-    thread-local lookup behind ``get_loop`` costs more than the wait's
-    own bookkeeping.
-    """
-    hub = getattr(getcurrent(), "_hub", None)
-    if hub is not None:
-        return hub
+    """This OS thread's hub (and loop), made on first use."""
     loop = get_loop()
     hub = loop.hub
     if hub is None or hub.dead:
