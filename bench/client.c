@@ -115,7 +115,6 @@ static void recv_all(int fd, int size)
     }
 }
 
-/* Open conns blocking sockets, in batches proven accepted by one echo. */
 /* Read up to want bytes of an echo; 0 when nothing has come after all. */
 static ssize_t recv_some(int fd, int want)
 {
@@ -132,6 +131,7 @@ static ssize_t recv_some(int fd, int want)
     return got;
 }
 
+/* Open conns blocking sockets, in batches proven accepted by one echo. */
 static int *open_all(struct sockaddr_in *addr, int conns, int size)
 {
     int *fds = calloc(conns, sizeof *fds);
@@ -147,30 +147,50 @@ static int *open_all(struct sockaddr_in *addr, int conns, int size)
     return fds;
 }
 
-/* Send one message on every fd, then wait until every echo is back. */
-static void echo_once_on_all(int ep, int *fds, int *left, int conns, int size)
+#define MAX_EVENTS 1024
+
+/* Send one message on every fd; left[i] counts the bytes of its echo. */
+static void send_on_all(int *fds, int *left, int conns, int size)
 {
-    struct epoll_event events[1024];
-    int waiting = conns;
     for (int i = 0; i < conns; i++) {
         left[i] = size;
         send_all(fds[i], payload, size);
     }
-    while (waiting > 0) {
-        int n = epoll_wait(ep, events, 1024, 60000);
+}
+
+/* Wait for readable fds; no echo within seconds is an error. */
+static int wait_ready(int ep, struct epoll_event *events, int seconds)
+{
+    for (;;) {
+        int n = epoll_wait(ep, events, MAX_EVENTS, seconds * 1000);
+        if (n > 0)
+            return n;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            die("epoll_wait (no echo within 60 s)");
-        for (int k = 0; k < n; k++) {
-            int i = events[k].data.u32;
-            ssize_t got = recv_some(fds[i], left[i]);
-            if (got == 0)
-                continue;
-            left[i] -= got;
-            if (left[i] == 0)
-                waiting--;
-        }
+        if (n == 0)
+            errno = ETIMEDOUT;
+        die("epoll_wait (no echo in time)");
+    }
+}
+
+/* Read what came of fds[i]'s echo; 1 once the whole echo is back. */
+static int echo_done(int *fds, int *left, int i)
+{
+    ssize_t got = recv_some(fds[i], left[i]);
+    left[i] -= got;
+    return got > 0 && left[i] == 0;
+}
+
+/* Send one message on every fd, then wait until every echo is back. */
+static void echo_once_on_all(int ep, int *fds, int *left, int conns, int size)
+{
+    struct epoll_event events[MAX_EVENTS];
+    int waiting = conns;
+    send_on_all(fds, left, conns, size);
+    while (waiting > 0) {
+        int n = wait_ready(ep, events, 60);
+        for (int k = 0; k < n; k++)
+            waiting -= echo_done(fds, left, events[k].data.u32);
     }
 }
 
@@ -197,7 +217,7 @@ static int next_go(void)
 static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int size,
                     double warmup)
 {
-    struct epoll_event events[1024];
+    struct epoll_event events[MAX_EVENTS];
     int *fds = open_all(addr, conns, size);
     int *left = calloc(conns, sizeof *left);
     int ep = watch_all(fds, conns);
@@ -206,23 +226,12 @@ static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int siz
     int phase = 0;         /* 0: warming up, 1: measuring, 2: draining */
     int in_flight = conns;
 
-    for (int i = 0; i < conns; i++) {
-        left[i] = size;
-        send_all(fds[i], payload, size);
-    }
+    send_on_all(fds, left, conns, size);
     while (in_flight > 0) {
-        int n = epoll_wait(ep, events, 1024, 10000);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            die("epoll_wait (no echo within 10 s)");
+        int n = wait_ready(ep, events, 10);
         for (int k = 0; k < n; k++) {
             int i = events[k].data.u32;
-            ssize_t got = recv_some(fds[i], left[i]);
-            if (got == 0)
-                continue;
-            left[i] -= got;
-            if (left[i] > 0)
+            if (!echo_done(fds, left, i))
                 continue;
             messages++;
             if (phase == 2) {

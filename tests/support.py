@@ -1,5 +1,6 @@
 """Helpers shared by the tests."""
 
+import threading
 import time
 
 
@@ -13,3 +14,19 @@ def run_until(loop, condition, seconds=10.0):
             loop.run_once()
     finally:
         guard.cancel()
+
+
+def refusals_in_another_thread(call):
+    """Run call() in a new OS thread; the RuntimeError messages it raised."""
+    errors = []
+
+    def run():
+        try:
+            call()
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return errors

@@ -12,6 +12,7 @@ from microthread import (READ, WRITE, BlockedForever, FdClosedError, Timeout,
                          detector, get_hub, get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket
 from microthread.sync import Event, Lock, Queue, QueueEmpty
+from support import refusals_in_another_thread
 
 
 pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
@@ -203,17 +204,7 @@ def test_main_waiting_on_nothing_gets_blocked_forever_not_a_hang():
 
 def test_joining_from_another_os_thread_says_greenlets_are_bound():
     thread = spawn(sleep, 0)
-    errors = []
-
-    def other():
-        try:
-            thread.join()
-        except RuntimeError as error:
-            errors.append(str(error))
-
-    os_thread = threading.Thread(target=other)
-    os_thread.start()
-    os_thread.join()
+    errors = refusals_in_another_thread(thread.join)
     assert errors and "bound to the thread" in errors[0]
     thread.join()
 
@@ -502,19 +493,10 @@ def test_a_microthread_in_a_forked_child_waits_on_the_childs_own_hub():
 
 
 def test_setting_an_event_from_another_os_thread_is_refused_not_lost():
-    event, errors = Event(), []
+    event = Event()
     waiter = spawn(event.wait)
     sleep(0)
-
-    def other():
-        try:
-            event.set()
-        except RuntimeError as error:
-            errors.append(str(error))
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    thread.join()
+    errors = refusals_in_another_thread(event.set)
     assert errors and "call_soon_threadsafe" in errors[0]
     get_loop().expect_external()
     setter = threading.Thread(target=get_loop().call_soon_threadsafe,
