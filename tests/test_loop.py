@@ -346,6 +346,22 @@ def test_a_rearmed_cancelled_timer_still_fires(loop):
     assert loop._cancelled == 0
 
 
+def test_a_timer_years_away_does_not_overflow_the_poll(loop, pair):
+    left, right = pair
+    loop.call_later(1e9, print)       # 31 years: more than any poll takes
+    seen = []
+    loop.register_fd(left.fileno(), READ, lambda: seen.append(left.recv(10)))
+    right.send(b"x")
+    run_until(loop, lambda: seen)
+    assert seen == [b"x"]
+
+
+def test_a_nan_delay_is_refused_naming_the_callback(loop):
+    with pytest.raises(ValueError, match="deadline of print.* is NaN"):
+        loop.call_later(float("nan"), print)
+    assert loop._next_deadline() is None
+
+
 def test_select_refuses_an_fd_it_cannot_hold():
     loop = EventLoop("select")
     with pytest.raises(ValueError, match="select cannot watch fd 1500"):

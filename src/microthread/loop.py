@@ -37,6 +37,11 @@ from .pollers import READ, WRITE, check_fd, make_poller
 
 __all__ = ["EventLoop", "Handle", "Timer", "get_loop"]
 
+# The longest a poll may sleep: epoll takes an int of milliseconds (about
+# 24.8 days), select a bounded struct.  A timer further off is not missed:
+# the loop wakes early, finds nothing due and polls again (asyncio does so).
+MAX_POLL_SECONDS = 24 * 3600
+
 
 class Handle:
     """A queued call; ``cancel()`` makes the loop skip it."""
@@ -212,6 +217,9 @@ class EventLoop:
         return self.call_at(time.monotonic() + delay, callback, *args)
 
     def call_at(self, when, callback, *args):
+        if when != when:
+            raise ValueError(f"deadline of {_name(callback)} is NaN: "
+                             f"a timer needs a number of seconds")
         timer = Timer(self, when, callback, args)
         self._push_timer(timer)
         return timer
@@ -298,7 +306,8 @@ class EventLoop:
         if self._ready:
             timeout = 0
         elif self._next_deadline() is not None:
-            timeout = max(0.0, self._timers[0][0] - time.monotonic())
+            timeout = min(max(0.0, self._timers[0][0] - time.monotonic()),
+                          MAX_POLL_SECONDS)
         else:
             timeout = None
         self.polling = True       # idle in the kernel, not hogging
