@@ -165,12 +165,17 @@ class EagerLoop(EventLoop):
 
     def unregister_fd(self, fd, event):
         super().unregister_fd(fd, event)
-        self._trim(fd, event)
+        self._trim_now(fd, event)
 
     def remove_callback(self, fd, event, callback):
         super().remove_callback(fd, event, callback)   # what wait_fd calls
         if not self.has_callbacks(fd, event):
-            self._trim(fd, event)
+            self._trim_now(fd, event)
+
+    def _trim_now(self, fd, event):
+        watch = self._fds.get(fd)
+        if watch is not None:
+            self._trim(watch, event)
 
 
 def serve_green_eager(sock):

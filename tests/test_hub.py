@@ -165,6 +165,23 @@ def test_two_waiters_on_one_fd_is_an_error_naming_the_fd(pair):
     first.kill()
 
 
+def test_a_second_waiter_is_refused_even_behind_a_plain_callback(pair):
+    left, _ = pair
+    fd = left.fileno()
+    get_loop().register_fd(fd, READ, lambda: None)   # not a microthread
+
+    def first():
+        wait_fd(fd, READ)
+
+    thread = spawn(first)
+    sleep(0)
+    with pytest.raises(RuntimeError, match=f"fd {fd} already has .*'first'"):
+        wait_fd(fd, READ)
+    thread.kill()
+    assert get_loop().callbacks(fd, READ) != ()     # the plain one stays
+    assert get_hub().fd_waiters == {}
+
+
 def test_reader_and_writer_may_wait_on_one_fd_together(pair):
     left, right = pair
     reader = spawn(wait_fd, left.fileno(), READ)

@@ -61,6 +61,45 @@ def test_unregister_inside_a_callback_stops_the_rest_of_the_dispatch(loop, pair)
     assert order == ["first"]
 
 
+def test_a_callback_registered_during_a_dispatch_waits_for_the_next(loop, pair):
+    left, _ = pair
+    fd = left.fileno()
+    order = []
+
+    def first():
+        order.append("first")
+        loop.unregister_fd(fd, WRITE)
+        loop.register_fd(fd, WRITE, lambda: order.append("later"))
+
+    loop.register_fd(fd, WRITE, first)
+    loop.run_once()
+    assert order == ["first"]
+    loop.run_once()
+    assert order == ["first", "later"]
+
+
+def test_the_loop_is_idle_once_every_callback_is_gone(loop, pair):
+    left, right = pair
+    fd, other = left.fileno(), right.fileno()
+    keep = loop.call_soon(print)
+    keep.cancel()
+    loop.run_once()
+    assert loop.idle_forever()
+    one, two = (lambda: None), (lambda: None)
+    loop.register_fd(fd, READ, one)
+    loop.register_fd(fd, READ, two)
+    loop.register_fd(fd, WRITE, one)
+    loop.register_fd(other, READ, one)
+    loop.remove_callback(fd, READ, one)
+    loop.remove_callback(fd, READ, one)       # not there any more: no change
+    assert not loop.idle_forever()
+    loop.unregister_fd(fd, READ)
+    loop.forget_fd(fd)
+    assert not loop.idle_forever()            # other's callback is left
+    loop.unregister_fd(other, READ)
+    assert loop.idle_forever()
+
+
 def test_kernel_mask_is_trimmed_lazily_when_nobody_waits(loop, pair):
     left, right = pair
     fd = left.fileno()
@@ -247,8 +286,12 @@ def test_epoll_refuses_a_regular_file_naming_it():
 
 
 def test_bad_event_is_refused(loop, pair):
-    with pytest.raises(ValueError, match="bad event mask"):
-        loop.register_fd(pair[0].fileno(), 4, lambda: None)
+    fd = pair[0].fileno()
+    with pytest.raises(ValueError, match=f"bad event 4 for fd {fd}"):
+        loop.register_fd(fd, 4, lambda: None)
+    with pytest.raises(ValueError, match=f"bad event 3 for fd {fd}"):
+        loop.register_fd(fd, READ | WRITE, lambda: None)
+    assert loop.watches(fd) == 0 and not loop.has_callbacks(fd, READ)
 
 
 def test_forgotten_fd_number_can_be_reused_by_a_new_socket(loop):

@@ -122,7 +122,6 @@ class Hub(greenlet):
         super().__init__(parent=root)
         self.loop = loop
         self.thread_ident = threading.get_ident()
-        self.fd_waiters = {}      # (fd, event) -> the one greenlet waiting
         self.parked = {}          # greenlet -> what it waits for (not an fd)
 
     def run(self):
@@ -139,8 +138,13 @@ class Hub(greenlet):
     # -- the waiting side ------------------------------------------------
 
     def claim(self, fd, event, thread):
-        """Record thread as the one waiter of (fd, event), or refuse."""
-        key = (fd, event)
+        """Make thread the one microthread waiting for (fd, event), or refuse.
+
+        The claim is kept where the wakeup is: the loop's callbacks of
+        (fd, event), which hold the waiting microthread's ``switch``.  A
+        separate table of claims cost a second lookup, insert and delete per
+        wait; here the usual case -- no callback at all -- is one check.
+        """
         if thread is self:
             raise RuntimeError(
                 f"wait for fd {fd} inside the hub: a loop callback must not "
@@ -148,25 +152,43 @@ class Hub(greenlet):
         if event is not READ and event is not WRITE:
             raise ValueError(f"wait for fd {fd}: event must be READ or WRITE,"
                              f" not {event!r}")
-        other = self.fd_waiters.setdefault(key, thread)
-        if other is not thread:
-            raise RuntimeError(
-                f"fd {fd} already has a microthread waiting for "
-                f"{_EVENT_NAMES.get(event, event)}: {who(other)}; two waiters "
-                f"on one fd would steal each other's data")
-        thread._mt_waiting = key        # this wait, and its name
+        if self.loop.has_callbacks(fd, event):
+            other = self.waiter(fd, event)
+            if other is not None:
+                raise RuntimeError(
+                    f"fd {fd} already has a microthread waiting for "
+                    f"{_EVENT_NAMES[event]}: {who(other)}; two waiters on one "
+                    f"fd would steal each other's data")
+        thread._mt_waiting = (fd, event)    # this wait, and its name
 
     def release(self, fd, event, thread):
-        """End thread's wait: drop its claim and its callback, nobody else's.
+        """End thread's wait: remove its own callback, nobody else's.
 
-        After ``close_fd`` the claim is already gone and the fd number may
+        After ``close_fd`` the callback is already gone and the fd number may
         belong to a new socket: then there is nothing of ours to remove.
         """
         thread._mt_waiting = None
-        key = (fd, event)
-        if self.fd_waiters.get(key) is thread:
-            del self.fd_waiters[key]
-            self.loop.remove_callback(fd, event, thread.switch)
+        self.loop.remove_callback(fd, event, thread.switch)
+
+    def waiter(self, fd, event):
+        """The greenlet waiting for (fd, event) through ``wait_fd``, if any."""
+        wait = (fd, event)
+        for callback in self.loop.callbacks(fd, event):
+            owner = getattr(callback, "__self__", None)
+            if (isinstance(owner, greenlet)
+                    and getattr(owner, "_mt_waiting", None) == wait):
+                return owner
+        return None
+
+    @property
+    def fd_waiters(self):
+        """{(fd, event): greenlet} for every wait on an fd (for diagnosis)."""
+        waiting = {}
+        for fd, event in self.loop.watched():
+            owner = self.waiter(fd, event)
+            if owner is not None:
+                waiting[fd, event] = owner
+        return waiting
 
     def switch_out(self, thread, timeout):
         """Switch to the hub; with a timeout, re-arm thread's own timer."""
@@ -225,7 +247,7 @@ class Hub(greenlet):
         before the old waiters even wake.
         """
         for event in (READ, WRITE):
-            thread = self.fd_waiters.pop((fd, event), None)
+            thread = self.waiter(fd, event)
             if thread is not None:
                 self.loop.call_soon(self._throw_if_still_waiting, fd, event,
                                     thread, thread._mt_waiting)

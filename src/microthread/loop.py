@@ -5,6 +5,8 @@ idea: wait for events, call what was registered for each, then run the
 timers and queued callbacks that are due.  Everything that makes it robust
 lives in small helpers so the slide functions stay slide-sized:
 
+- one ``FdWatch`` per fd: its kernel mask and its callbacks per event,
+  found by one lookup of the fd;
 - one kernel registration per fd whose mask is modified (never a second
   ADD), and *lazy* trimming: ``unregister_fd`` only drops callbacks, the
   kernel mask shrinks when an event arrives that nobody waits for, so a
@@ -35,7 +37,7 @@ import weakref
 
 from .pollers import READ, WRITE, check_fd, make_poller
 
-__all__ = ["EventLoop", "Handle", "Timer", "get_loop"]
+__all__ = ["EventLoop", "FdWatch", "Handle", "Timer", "get_loop"]
 
 # The longest a poll may sleep: epoll takes an int of milliseconds (about
 # 24.8 days), select a bounded struct.  A timer further off is not missed:
@@ -93,13 +95,61 @@ class Timer(Handle):
         return f"<Timer at {self.when:.6f} {_name(self.callback)}>"
 
 
+class FdWatch:
+    """What the loop keeps for one fd: the kernel's mask and the callbacks.
+
+    One small object per fd, found by one lookup of the fd, with a list per
+    event that lives as long as the object.  A microthread that waits on its
+    socket again touches this object and nothing new; a dict entry per
+    (fd, event) cost a tuple, a hash and a fresh list on every wait, and at
+    10,000 connections each of those is a cache miss.
+    """
+
+    __slots__ = ("fd", "mask", "readers", "writers")
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.mask = 0          # the events the kernel reports for fd
+        self.readers = []      # called on READ, in the order registered
+        self.writers = []      # called on WRITE
+
+    def callbacks(self, event):
+        """The live list of event's callbacks."""
+        if event == READ:
+            return self.readers
+        if event == WRITE:
+            return self.writers
+        raise ValueError(f"bad event {event!r} for fd {self.fd}:"
+                         f" use READ ({READ}) or WRITE ({WRITE})")
+
+    def clear(self, event):
+        """Drop event's callbacks; returns how many there were.
+
+        The old list is emptied, so a dispatch that is walking it stops, and
+        replaced, so a callback registered from inside that dispatch waits
+        for the next event instead of running for this one.
+        """
+        callbacks = self.callbacks(event)
+        count = len(callbacks)
+        callbacks.clear()
+        if event == READ:
+            self.readers = []
+        else:
+            self.writers = []
+        return count
+
+    def __repr__(self):
+        return (f"<FdWatch fd={self.fd} mask={self.mask} "
+                f"readers={len(self.readers)} writers={len(self.writers)}>")
+
+
 class EventLoop:
     """One OS thread's loop over one poller (epoll, poll, select, kqueue)."""
 
     def __init__(self, poller=None):
         self._poller = make_poller(poller)  # epoll, kqueue, poll or select
-        self._callbacks = {}      # (fd, event) -> [callback, ...]
-        self._masks = {}          # fd -> events the kernel watches for it
+        self._fds = {}            # fd -> FdWatch: its kernel mask, callbacks
+        self._live = 0            # callbacks registered on all fds
         self._ready = collections.deque()   # Handles to run this tick
         self._timers = []         # heap of (when, seq, Timer)
         self._seq = itertools.count()       # tie-break: FIFO at equal when
@@ -144,31 +194,31 @@ class EventLoop:
 
     def register_fd(self, fd, event, callback):
         """登记：fd 上发生 event 时调用 callback。"""
-        mask = self._masks.get(fd, 0)
-        if not mask & event:                 # 内核还没关注这个事件
-            self._watch(fd, mask | event)    # epoll_ctl: ADD 或 MOD
-        self._callbacks.setdefault((fd, event), []).append(callback)
+        watch = self._fds.get(fd) or FdWatch(fd)  # fd 的掩码和回调表
+        callbacks = watch.callbacks(event)
+        if not watch.mask & event:                # 内核还没关注这个事件
+            self._watch(watch, watch.mask | event)  # epoll_ctl: ADD/MOD
+        callbacks.append(callback)
+        self._live += 1
 
     def unregister_fd(self, fd, event):
         """注销 (fd, event) 上的全部回调；内核的关注稍后再撤。"""
-        callbacks = self._callbacks.pop((fd, event), None)
-        if callbacks:
-            callbacks.clear()    # 本轮正在分发的回调也不再调用
+        watch = self._fds.get(fd)
+        if watch is not None:
+            self._live -= watch.clear(event)  # 本轮正在分发的也不再调用
 
     # -- closing an fd through the loop ----------------------------------
 
     def remove_callback(self, fd, event, callback):
         """Remove one callback of (fd, event), leaving the others."""
-        key = (fd, event)
-        callbacks = self._callbacks.get(key)
-        if callbacks is None:
+        watch = self._fds.get(fd)
+        if watch is None:
             return
         try:
-            callbacks.remove(callback)
+            watch.callbacks(event).remove(callback)
         except ValueError:
             return
-        if not callbacks:
-            del self._callbacks[key]
+        self._live -= 1
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
@@ -176,9 +226,9 @@ class EventLoop:
         Call this *before* closing fd: once closed, the OS may hand the same
         number to a new socket, and epoll has already forgotten the old one.
         """
-        for event in (READ, WRITE):
-            self.unregister_fd(fd, event)
-        if self._masks.pop(fd, None) is not None:
+        watch = self._fds.pop(fd, None)
+        if watch is not None:
+            self._live -= watch.clear(READ) + watch.clear(WRITE)
             self._poller.unregister(fd)
 
     def adopt_fd(self, fd):
@@ -189,21 +239,33 @@ class EventLoop:
         has forgotten it; the next socket with that number would then never
         be registered.  Only a record with no callbacks is stale.
         """
-        if (fd in self._masks and (fd, READ) not in self._callbacks
-                and (fd, WRITE) not in self._callbacks):
-            del self._masks[fd]
+        watch = self._fds.get(fd)
+        if watch is not None and not watch.readers and not watch.writers:
+            del self._fds[fd]
             self._poller.unregister(fd)
 
     def watches(self, fd):
         """The events the kernel is asked to report for fd (0: none)."""
-        return self._masks.get(fd, 0)
+        watch = self._fds.get(fd)
+        return watch.mask if watch is not None else 0
 
     def has_ready(self):
         """Whether calls wait in the ready queue (read by other threads)."""
         return bool(self._ready)
 
     def has_callbacks(self, fd, event):
-        return bool(self._callbacks.get((fd, event)))
+        watch = self._fds.get(fd)
+        return watch is not None and bool(watch.callbacks(event))
+
+    def callbacks(self, fd, event):
+        """A copy of the callbacks registered for (fd, event)."""
+        watch = self._fds.get(fd)
+        return tuple(watch.callbacks(event)) if watch is not None else ()
+
+    def watched(self):
+        """Every (fd, event) that has callbacks now."""
+        return [(fd, event) for fd, watch in self._fds.items()
+                for event in (READ, WRITE) if watch.callbacks(event)]
 
     # -- queued calls and timers -----------------------------------------
 
@@ -248,7 +310,7 @@ class EventLoop:
 
     def idle_forever(self):
         """True when no fd, timer, queued or promised call can wake us."""
-        if self._ready or self._external or len(self._callbacks) > 1:
+        if self._ready or self._external or self._live > 1:
             return False                           # 1: the wakeup fd
         return self._next_deadline() is None
 
@@ -296,8 +358,8 @@ class EventLoop:
         self._closed = True
         self._close_wakeup()
         self._poller.close()
-        self._callbacks.clear()
-        self._masks.clear()
+        self._fds.clear()
+        self._live = 0
 
     # -- helpers of the slide functions ----------------------------------
 
@@ -318,34 +380,41 @@ class EventLoop:
 
     def _callbacks_for(self, fd, event):
         """The live list of callbacks, or () after trimming the kernel mask."""
-        callbacks = self._callbacks.get((fd, event))
-        if callbacks:
-            return callbacks
-        self._trim(fd, event)
-        return ()
+        watch = self._fds.get(fd)
+        if watch is not None:
+            callbacks = watch.readers if event == READ else watch.writers
+            if callbacks:
+                return callbacks
+            self._trim(watch, event)
+        return ()    # no watch: forgotten (closed) this tick
 
-    def _trim(self, fd, event):
-        """Nobody waits for this event: stop the kernel reporting it."""
-        mask = self._masks.get(fd)
-        if mask is None or not mask & event:
-            return  # forgotten (closed) fd, or trimmed already this tick
-        if mask & ~event:
-            self._masks[fd] = mask & ~event
-            self._poller.modify(fd, mask & ~event)
+    def _trim(self, watch, event):
+        """Nobody waits for this event: stop the kernel reporting it.
+
+        A watch whose mask empties is dropped: it has no callbacks either,
+        since registering one always sets its event in the mask.
+        """
+        if not watch.mask & event:
+            return                         # trimmed already this tick
+        watch.mask &= ~event
+        if watch.mask:
+            self._poller.modify(watch.fd, watch.mask)
         else:
-            del self._masks[fd]
-            self._poller.unregister(fd)
+            del self._fds[watch.fd]
+            self._poller.unregister(watch.fd)
 
-    def _watch(self, fd, mask):
-        """Ask the kernel for ``mask`` on fd: ADD the first time, MOD after."""
+    def _watch(self, watch, mask):
+        """Ask the kernel for ``mask`` on an fd: ADD the first time, MOD after."""
+        fd = watch.fd
         if mask & ~(READ | WRITE) or not mask:
             raise ValueError(f"bad event mask {mask} for fd {fd}:"
                              f" use READ ({READ}) or WRITE ({WRITE})")
-        if fd in self._masks:
+        if watch.mask:
             self._poller.modify(fd, mask)
         else:
             self._poller.register(check_fd(fd), mask)
-        self._masks[fd] = mask
+            self._fds[fd] = watch
+        watch.mask = mask
 
     def _call(self, callback, args=()):
         """Run one callback; report what it raises, except exits."""
