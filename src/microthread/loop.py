@@ -254,8 +254,12 @@ class EventLoop:
         return bool(self._ready)
 
     def has_callbacks(self, fd, event):
+        """Whether (fd, event) has a callback (a claim checks this per wait)."""
         watch = self._fds.get(fd)
-        return watch is not None and bool(watch.callbacks(event))
+        if watch is None:
+            return False
+        return bool(watch.readers if event == READ else
+                    event == WRITE and watch.writers)
 
     def callbacks(self, fd, event):
         """A copy of the callbacks registered for (fd, event)."""

@@ -84,13 +84,10 @@ class EpollPoller(Poller):
             pass  # already gone: closed behind our back, or never added
 
     def poll(self, timeout):
-        pairs = []
-        for fd, bits in self._epoll.poll(-1 if timeout is None else timeout):
-            if bits & _EPOLL_READ:
-                pairs.append((fd, READ))
-            if bits & _EPOLL_WRITE:
-                pairs.append((fd, WRITE))
-        return pairs
+        events = self._epoll.poll(-1 if timeout is None else timeout)
+        pairs = [(fd, READ) for fd, bits in events if bits & _EPOLL_READ]
+        pairs += [(fd, WRITE) for fd, bits in events if bits & _EPOLL_WRITE]
+        return pairs                   # reads first: two tight comprehensions
 
     def close(self):
         self._epoll.close()
