@@ -21,9 +21,9 @@ from .servers import all_servers, available
 DEFAULT_OUT = Path("slides/data/bench.json")
 ECHO_KINDS = ["green", "green-timeout", "callback", "threads",
               "asyncio-streams", "asyncio-protocol", "uvloop", "gevent",
-              "green-eager"]
+              "green-eager", "greenlet-bare"]
 C10K_KINDS = ["green", "callback", "threads", "asyncio-protocol", "uvloop",
-              "gevent"]
+              "gevent", "greenlet-bare"]
 
 
 def parse_args(argv=None):
@@ -53,7 +53,7 @@ def settings(options):
     return {"micro_scale": 1.0, "micro_repeats": 7, "park": 10000,
             "park_threads": 1000, "counts": [10, 100, 1000],
             "repeats": options.repeats, "seconds": options.seconds,
-            "warmup": 0.5, "c10k": 10000, "c10k_rounds": 5}
+            "warmup": 0.5, "c10k": 10000, "c10k_rounds": 7}
 
 
 def progress(line):

@@ -9,12 +9,14 @@ microseconds per message.  Repeats are interleaved (every server once,
 then every server again, in a rotating order), so a noisy minute hurts all
 of them alike; we report medians and the spread.
 
-C10K: 10,000 idle connections on one server; its resident memory with
-them held, KiB per connection over its idle size, and the time to echo
-once on all of them at once: the median of several rounds on the same
-connections, with the fastest and slowest.
+C10K: 10,000 idle connections on every server at once; each one's
+resident memory with them held, KiB per connection over its idle size, and
+the time to echo once on all of them at once: the median of rounds that
+interleave the servers, as the echo repeats do, with the fastest and
+slowest.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -184,41 +186,76 @@ def echo(binary, kinds, counts=(10, 100, 1000), repeats=3, seconds=5.0,
     return results
 
 
-def c10k_one(binary, kind, conns, rounds=5):
-    """Hold conns idle connections on one server; memory and echo times."""
-    client_cpu, server_cpu = cpus()
-    with Server(kind, server_cpu) as server:
-        idle = rss_bytes(server.pid)
-        proc = client(binary, client_cpu, "c10k", HOST, server.port, conns, SIZE)
+class Held:
+    """One server holding conns idle connections from its own client."""
+
+    def __init__(self, binary, kind, conns):
+        client_cpu, server_cpu = cpus()
+        self.kind = kind
+        self.echoes = []
+        self.server = Server(kind, server_cpu)
+        self.proc = None
         try:
-            held_s = float(read_line(proc, kind, "held")[1])
+            idle = rss_bytes(self.server.pid)
+            self.proc = client(binary, client_cpu, "c10k", HOST,
+                               self.server.port, conns, SIZE)
+            self.open_s = float(read_line(self.proc, kind, "held")[1])
             time.sleep(0.2)                     # let the last handlers park
-            held = rss_bytes(server.pid)
-            echoes = []
-            for _ in range(rounds):
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-                echoes.append(float(read_line(proc, kind, "echoed")[1]))
-            proc.communicate("done\n")
-        finally:
-            if proc.poll() is None:             # it failed halfway: reap it
-                proc.kill()
-                proc.communicate()
-    return {"rss_mib": round(held / 2**20, 1),
-            "kib_per_conn": round((held - idle) / conns / 1024, 2),
-            "open_s": round(held_s, 6),
-            "echo_once_s": round(statistics.median(echoes), 6),
-            "echo_once_min_s": round(min(echoes), 6),
-            "echo_once_max_s": round(max(echoes), 6),
-            "echo_rounds": [round(s, 6) for s in echoes]}
+            self.rss = rss_bytes(self.server.pid)
+            self.kib_per_conn = (self.rss - idle) / conns / 1024
+        except BaseException:
+            self.close()
+            raise
+
+    def echo_once(self):
+        """Echo once on every connection at once; returns the seconds."""
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        seconds = float(read_line(self.proc, self.kind, "echoed")[1])
+        self.echoes.append(seconds)
+        return seconds
+
+    def close(self):
+        if self.proc is not None:
+            if self.proc.poll() is None and not self.proc.stdin.closed:
+                try:
+                    self.proc.communicate("done\n", timeout=30)
+                except (subprocess.TimeoutExpired, BrokenPipeError):
+                    pass
+            if self.proc.poll() is None:        # it failed halfway: reap it
+                self.proc.kill()
+                self.proc.communicate()
+        self.server.stop()
+
+    def summary(self):
+        echoes = self.echoes
+        return {"rss_mib": round(self.rss / 2**20, 1),
+                "kib_per_conn": round(self.kib_per_conn, 2),
+                "open_s": round(self.open_s, 6),
+                "echo_once_s": round(statistics.median(echoes), 6),
+                "echo_once_min_s": round(min(echoes), 6),
+                "echo_once_max_s": round(max(echoes), 6),
+                "echo_rounds": [round(s, 6) for s in echoes]}
 
 
 def c10k(binary, kinds, conns=10000, rounds=5, progress=print):
-    results = {}
-    for kind in kinds:
-        results[kind] = row = c10k_one(binary, kind, conns, rounds)
-        progress(f"C10K {kind:17} {row['rss_mib']:7.1f} MiB "
-                 f"{row['kib_per_conn']:6.2f} KiB/conn  echo once on all "
-                 f"{row['echo_once_s']:.3f} s (median of {rounds}; "
-                 f"{row['echo_once_min_s']:.3f}-{row['echo_once_max_s']:.3f})")
-    return results
+    """Every server holds conns connections at once; rounds interleave.
+
+    Each round echoes once on every server in turn, in a rotating order,
+    so a slow minute of this shared machine falls on all of them alike.
+    """
+    with contextlib.ExitStack() as stack:
+        held = {}
+        for kind in kinds:
+            held[kind] = Held(binary, kind, conns)
+            stack.callback(held[kind].close)
+            progress(f"C10K {kind:17} holds {conns} connections: "
+                     f"{held[kind].rss / 2**20:7.1f} MiB "
+                     f"{held[kind].kib_per_conn:6.2f} KiB/conn")
+        for turn in range(rounds):
+            for kind in kinds[turn % len(kinds):] + kinds[:turn % len(kinds)]:
+                seconds = held[kind].echo_once()
+                progress(f"C10K {kind:17} echo once on all {seconds:.3f} s "
+                         f"(round {turn + 1})")
+                time.sleep(0.05)                # let its handlers park again
+        return {kind: held[kind].summary() for kind in kinds}

@@ -6,7 +6,9 @@ its documentation shows them: asyncio streams and an asyncio Protocol on the
 default loop, the same Protocol on uvloop, and gevent's StreamServer.  One
 more is ours with a handicap: ``green-eager`` is the green server on a loop
 that calls ``epoll_ctl`` on every wait, to measure what lazy deregistration
-saves.  Every server announces ``listening on HOST:PORT`` on stdout, serves
+saves.  And one is a floor, not a server to use: ``greenlet-bare`` is the
+least a greenlet echo server can do, to show what our runtime's features
+cost.  Every server announces ``listening on HOST:PORT`` on stdout, serves
 until SIGTERM or SIGINT, and reads 64 KiB at a time, as ours do.
 
 Run one by hand: ``python -m bench.servers KIND [--port PORT]``.
@@ -38,6 +40,8 @@ THEIRS = {
     "gevent": ("gevent StreamServer", ["-m", "bench.servers", "gevent"]),
     "green-eager": ("微线程, 每次 epoll_ctl",
                     ["-m", "bench.servers", "green-eager"]),
+    "greenlet-bare": ("裸 greenlet hub（无功能，下限）",
+                      ["-m", "bench.servers", "greenlet-bare"]),
 }
 # What each server needs beyond the runtime's own requirements.
 NEEDS = {"uvloop": "uvloop", "gevent": "gevent"}
@@ -184,6 +188,70 @@ def serve_green_eager(sock):
     microthread_echo.serve_green(sock, options, lambda: announce(sock))
 
 
+# -- the floor: a bare greenlet hub ----------------------------------------
+
+def serve_greenlet_bare(sock):
+    """The least a greenlet server does: the price of our runtime's features.
+
+    One greenlet per connection over one epoll; each fd registered once and
+    never trimmed, a dict from fd to the greenlet waiting on it, popped when
+    its event comes.  No timeouts, no check for a second waiter, no cleanup
+    when a wait is interrupted, no waking on close, no backpressure: a
+    64-byte echo always fits the send buffer.  This is the issue's "minimal
+    hub with lazy deregistration", kept to compare against, never to use.
+    """
+    import select
+
+    from greenlet import getcurrent, greenlet
+
+    sock.setblocking(False)
+    epoll = select.epoll()
+    epoll.register(sock.fileno(), select.EPOLLIN)
+    waiting = {}                       # fd -> the greenlet waiting to read
+
+    def handle(conn):
+        fd = conn.fileno()
+        epoll.register(fd, select.EPOLLIN)
+        try:
+            while True:
+                waiting[fd] = getcurrent()
+                hub.switch()           # until fd is readable
+                data = conn.recv(BUFFER_SIZE)
+                if not data:
+                    break
+                conn.send(data)
+        except OSError:
+            pass
+        finally:
+            epoll.unregister(fd)
+            conn.close()
+
+    def accept_all():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                return
+            conn.setblocking(False)
+            greenlet(handle, parent=hub).switch(conn)
+
+    def run():
+        while True:
+            for fd, _ in epoll.poll():
+                if fd == sock.fileno():
+                    accept_all()
+                else:
+                    thread = waiting.pop(fd, None)
+                    if thread is not None:
+                        thread.switch()
+
+    hub = greenlet(run)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: sys.exit(0))
+    announce(sock)
+    hub.switch()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.servers",
                                      description=__doc__.splitlines()[0])
@@ -197,6 +265,8 @@ def main(argv=None):
         serve_gevent(sock)
     elif options.kind == "green-eager":
         serve_green_eager(sock)
+    elif options.kind == "greenlet-bare":
+        serve_greenlet_bare(sock)
     else:
         serve_asyncio(sock, options.kind)
     return 0

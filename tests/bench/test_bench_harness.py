@@ -26,7 +26,8 @@ from bench.__main__ import C10K_KINDS, ECHO_KINDS  # noqa: E402
 from bench.servers import EagerLoop, available  # noqa: E402
 
 OURS_AND_ASYNCIO = ["green", "green-timeout", "callback", "threads",
-                    "asyncio-streams", "asyncio-protocol", "green-eager"]
+                    "asyncio-streams", "asyncio-protocol", "green-eager",
+                    "greenlet-bare"]
 
 
 @pytest.fixture(scope="module")
