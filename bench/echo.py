@@ -216,16 +216,21 @@ class Held:
         return seconds
 
     def close(self):
-        if self.proc is not None:
-            if self.proc.poll() is None and not self.proc.stdin.closed:
-                try:
-                    self.proc.communicate("done\n", timeout=30)
-                except (subprocess.TimeoutExpired, BrokenPipeError):
-                    pass
-            if self.proc.poll() is None:        # it failed halfway: reap it
-                self.proc.kill()
-                self.proc.communicate()
-        self.server.stop()
+        """End the client, whatever state it is in, then the server."""
+        try:
+            if self.proc is not None:
+                self._end_client()
+        finally:
+            self.server.stop()
+
+    def _end_client(self):
+        proc = self.proc
+        try:                                    # "done" ends it; exited: reap
+            proc.communicate(None if proc.poll() is not None else "done\n",
+                             timeout=30)
+        except (subprocess.TimeoutExpired, BrokenPipeError):
+            proc.kill()                         # stuck or gone halfway
+            proc.communicate()
 
     def summary(self):
         echoes = self.echoes

@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from microthread import READ, WRITE, Timeout, callback, get_loop, sleep, spawn
+from microthread import (READ, WRITE, Timeout, callback, get_loop, sleep, spawn,
+                         wait_fd)
 from microthread.green import GreenSocket, connect, listen
 from microthread.sendall import sendall
 from support import run_until
@@ -261,6 +262,32 @@ def test_a_short_timeout_does_not_expire_on_data_already_there():
         green.recv(100)
     green.close()
     right.close()
+
+
+@pytest.mark.parametrize("own_timeout", [None, 5])
+def test_an_enclosing_timeout_that_expires_on_data_is_not_swallowed(own_timeout):
+    left, right = socket.socketpair()
+    nudge, nudger = socket.socketpair()
+    green = GreenSocket(left, timeout=own_timeout)
+    right.send(b"x")
+    assert green.recv(100) == b"x"              # drained: the next read waits
+    outcome = []
+
+    def reader():
+        wait_fd(nudge.fileno(), READ)           # resumed by an fd event, so
+        right.send(b"y")                        # the hub runs due timers
+        with Timeout(0) as deadline:            # before it polls again
+            outcome.append(green.recv(100))
+        outcome.append(deadline)
+
+    thread = spawn(reader)
+    sleep(0)
+    nudger.send(b"!")
+    thread.join(timeout=5)
+    assert len(outcome) == 1 and isinstance(outcome[0], Timeout)
+    assert green.recv(100) == b"y"              # the data waited for us
+    for sock in (green, right, nudge, nudger):
+        sock.close()
 
 
 def test_a_closed_socket_read_after_a_short_read_fails_at_once():

@@ -122,6 +122,15 @@ def test_timeout_around_wait_fd_raises_and_unregisters(pair):
     assert (fd, READ) not in get_hub().fd_waiters
 
 
+def test_a_nan_timeout_is_refused_naming_the_fd_and_leaves_no_claim(pair):
+    left, _ = pair
+    fd = left.fileno()
+    with pytest.raises(ValueError, match=f"READ on fd {fd}: timeout is NaN"):
+        wait_fd(fd, READ, timeout=float("nan"))
+    assert not get_loop().has_callbacks(fd, READ)
+    sleep(0.001)                        # the timers still run
+
+
 def test_timeout_argument_raises_timeout_naming_the_fd(pair):
     left, _ = pair
     with pytest.raises(Timeout, match=f"READ on fd {left.fileno()}"):

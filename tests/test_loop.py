@@ -64,6 +64,24 @@ def test_unregister_inside_a_callback_stops_the_dispatch_and_a_newcomer_waits(
     assert order == ["first", "later"]
 
 
+def test_a_callback_that_removes_itself_leaves_newcomers_for_the_next(loop, pair):
+    left, _ = pair
+    fd = left.fileno()
+    order = []
+
+    def first():
+        order.append("first")
+        loop.remove_callback(fd, WRITE, first)     # the list is empty now
+        loop.register_fd(fd, WRITE, lambda: order.append("b"))
+        loop.register_fd(fd, WRITE, lambda: order.append("c"))
+
+    loop.register_fd(fd, WRITE, first)
+    loop.run_once()
+    assert order == ["first"]
+    loop.run_once()
+    assert order == ["first", "b", "c"]
+
+
 def test_the_loop_is_idle_once_every_callback_is_gone(loop, pair):
     left, right = pair
     fd, other = left.fileno(), right.fileno()
@@ -388,6 +406,11 @@ def test_a_timer_years_away_does_not_overflow_the_poll(loop, pair):
 def test_a_nan_delay_is_refused_naming_the_callback(loop):
     with pytest.raises(ValueError, match="deadline of print.* is NaN"):
         loop.call_later(float("nan"), print)
+    timer = loop.call_later(1, print)
+    with pytest.raises(ValueError, match="deadline of print.* is NaN"):
+        timer.rearm(float("nan"))
+    assert timer.when != timer.when or timer.when > 0   # not moved
+    timer.cancel()
     assert loop._next_deadline() is None
 
 

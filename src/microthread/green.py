@@ -102,14 +102,16 @@ class GreenSocket:
     def _wait_for_data(self):
         """Wait for readability before reading, as a short read suggests.
 
-        The hub may run due timers before it polls again, so a short
+        The hub may run due timers before it polls again, so this socket's
         timeout can expire while data is already there: then it is no
-        timeout, and the read goes ahead.
+        timeout, and the read goes ahead.  An enclosing ``Timeout`` block's
+        expiry is that block's, and goes on up (the data stays for the
+        next read): swallowing it would lose the block's deadline.
         """
         try:
             wait_fd(self._fd, READ, self.timeout)
-        except Timeout:
-            if not _readable_now(self._fd):
+        except Timeout as error:
+            if error.wait != (self._fd, READ) or not _readable_now(self._fd):
                 raise
 
     def sendall(self, data):

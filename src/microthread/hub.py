@@ -55,6 +55,7 @@ class Timeout(BaseException):
         super().__init__(seconds, what)
         self.seconds = seconds
         self.what = what
+        self.wait = None      # (fd, event) for a ``wait_fd`` timeout= expiry
         self._timer = None
 
     def __str__(self):
@@ -194,6 +195,10 @@ class Hub(greenlet):
         """Switch to the hub; with a timeout, re-arm thread's own timer."""
         if timeout is None:
             return self.switch()
+        if timeout != timeout:
+            fd, event = thread._mt_waiting
+            raise ValueError(f"wait for {_EVENT_NAMES[event]} on fd {fd}: "
+                             f"timeout is NaN, not a number of seconds")
         timer = self._timer_of(thread)
         timer.args = (thread, timeout)
         timer.rearm(time.monotonic() + timeout)
@@ -236,7 +241,9 @@ class Hub(greenlet):
 
     def _expire(self, thread, timeout):
         fd, event = thread._mt_waiting
-        thread.throw(Timeout(timeout, f"{_EVENT_NAMES[event]} on fd {fd}"))
+        error = Timeout(timeout, f"{_EVENT_NAMES[event]} on fd {fd}")
+        error.wait = (fd, event)
+        thread.throw(error)
 
     # -- closing ---------------------------------------------------------
 

@@ -76,6 +76,7 @@ class Timer(Handle):
 
     def rearm(self, when):
         """Fire at ``when`` instead; later deadlines cost no heap push."""
+        _check_deadline(when, self.callback)
         self.when = when
         if self.cancelled:
             self.cancelled = False
@@ -214,11 +215,17 @@ class EventLoop:
         watch = self._fds.get(fd)
         if watch is None:
             return
+        callbacks = watch.callbacks(event)
         try:
-            watch.callbacks(event).remove(callback)
+            callbacks.remove(callback)
         except ValueError:
             return
         self._live -= 1
+        if not callbacks:     # a dispatch may be walking this list: give
+            if event == READ:  # newcomers a fresh one, to wait for the next
+                watch.readers = []
+            else:
+                watch.writers = []
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
@@ -283,9 +290,7 @@ class EventLoop:
         return self.call_at(time.monotonic() + delay, callback, *args)
 
     def call_at(self, when, callback, *args):
-        if when != when:
-            raise ValueError(f"deadline of {_name(callback)} is NaN: "
-                             f"a timer needs a number of seconds")
+        _check_deadline(when, callback)
         timer = Timer(self, when, callback, args)
         self._push_timer(timer)
         return timer
@@ -506,6 +511,13 @@ class EventLoop:
         else:
             for sock in self._wake_pair:
                 sock.close()
+
+
+def _check_deadline(when, callback):
+    """A NaN deadline never comes due and blocks every timer behind it."""
+    if when != when:
+        raise ValueError(f"deadline of {_name(callback)} is NaN: "
+                         f"a timer needs a number of seconds")
 
 
 def _name(callback):
