@@ -1,5 +1,6 @@
 """Helpers shared by the tests."""
 
+import os
 import threading
 import time
 
@@ -30,3 +31,16 @@ def refusals_in_another_thread(call):
     thread.start()
     thread.join()
     return errors
+
+
+def exit_code_in_child(child):
+    """Fork; the child exits with what child() returns, or 99 if it raised
+    (a failed assert there is never a pass).  Returns the exit code."""
+    pid = os.fork()
+    if pid == 0:
+        status = 99
+        try:
+            status = child()
+        finally:
+            os._exit(status)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

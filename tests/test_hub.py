@@ -12,7 +12,7 @@ from microthread import (READ, WRITE, BlockedForever, FdClosedError, Timeout,
                          detector, get_hub, get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket
 from microthread.sync import Event, Lock, Queue, QueueEmpty
-from support import refusals_in_another_thread
+from support import exit_code_in_child, refusals_in_another_thread
 
 
 pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
@@ -479,21 +479,16 @@ def test_a_child_forked_in_a_microthread_cannot_touch_the_parents_poller(pair):
 
     inherited = get_loop()
 
-    def forker():
-        pid = os.fork()
-        if pid == 0:
-            status = 0
-            try:
-                assert get_loop() is not inherited
-                inherited.run_once()    # the copied hub would do this
-                status = 1              # it let the child use it
-            except RuntimeError as error:
-                status = 0 if "parent process" in str(error) else 2
-            finally:
-                os._exit(status)
-        return os.waitpid(pid, 0)[1]
+    def child():
+        if get_loop() is inherited:
+            return 3
+        try:
+            inherited.run_once()        # the copied hub would do this
+        except RuntimeError as error:
+            return 0 if "parent process" in str(error) else 2
+        return 1                        # it let the child use it
 
-    assert os.waitstatus_to_exitcode(spawn(forker).join()) == 0
+    assert spawn(exit_code_in_child, child).join() == 0
     wait_fd(left.fileno(), READ, timeout=5)   # the parent's registration
 
 
@@ -501,21 +496,16 @@ def test_a_child_forked_in_a_microthread_cannot_touch_the_parents_poller(pair):
 def test_a_microthread_in_a_forked_child_waits_on_the_childs_own_hub():
     parents = get_hub()
 
-    def forker():
-        pid = os.fork()
-        if pid == 0:
-            status = 3
-            try:
-                hub = get_hub()
-                status = 1 if hub is parents else 2
-                if hub is not parents and hub.loop is get_loop():
-                    sleep(0.001)            # a wait that uses the runtime
-                    status = 0
-            finally:
-                os._exit(status)
-        return os.waitpid(pid, 0)[1]
+    def child():
+        hub = get_hub()
+        if hub is parents:
+            return 1
+        if hub.loop is not get_loop():
+            return 2
+        sleep(0.001)                    # a wait that uses the runtime
+        return 0
 
-    assert os.waitstatus_to_exitcode(spawn(forker).join()) == 0
+    assert spawn(exit_code_in_child, child).join() == 0
 
 
 def test_setting_an_event_from_another_os_thread_is_refused_not_lost():

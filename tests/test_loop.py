@@ -12,7 +12,7 @@ import pytest
 from microthread import pollers
 from microthread.loop import EventLoop, get_loop
 from microthread.pollers import READ, WRITE
-from support import run_until
+from support import exit_code_in_child, run_until
 
 
 def test_read_callback_runs_when_data_arrives(loop, pair):
@@ -352,19 +352,16 @@ def test_forked_child_gets_its_own_loop_and_leaves_the_parent_alone(pair):
     got = []
     parent_loop.register_fd(left.fileno(), READ,
                             lambda: got.append(left.recv(1)))
-    pid = os.fork()
-    if pid == 0:                                   # the child
-        status = 1
-        try:
-            child_loop = get_loop()
-            if child_loop is not parent_loop:
-                child_loop.register_fd(left.fileno(), READ, lambda: None)
-                child_loop.forget_fd(left.fileno())
-                status = 0
-        finally:
-            os._exit(status)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+
+    def child():
+        child_loop = get_loop()
+        if child_loop is parent_loop:
+            return 1
+        child_loop.register_fd(left.fileno(), READ, lambda: None)
+        child_loop.forget_fd(left.fileno())
+        return 0
+
+    assert exit_code_in_child(child) == 0
     right.send(b"z")
     run_until(parent_loop, lambda: got)
     assert got == [b"z"]

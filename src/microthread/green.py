@@ -70,10 +70,7 @@ class GreenSocket:
         level-triggered, so data that came in meanwhile wakes us at once.
         """
         if self._drained:
-            if self.timeout is None:
-                wait_fd(self._fd, READ)
-            else:
-                self._wait_for_data()
+            self._wait_for_data()
         while True:
             try:
                 data = self._sock.recv(size)
@@ -86,10 +83,7 @@ class GreenSocket:
     def recv_into(self, buffer, size=0):
         """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
         if self._drained:
-            if self.timeout is None:
-                wait_fd(self._fd, READ)
-            else:
-                self._wait_for_data()
+            self._wait_for_data()
         while True:
             try:
                 count = self._sock.recv_into(buffer, size)

@@ -133,11 +133,15 @@ class FdWatch:
         callbacks = self.callbacks(event)
         count = len(callbacks)
         callbacks.clear()
+        self.renew(event)
+        return count
+
+    def renew(self, event):
+        """Give event a fresh, empty list (a dispatch may walk the old one)."""
         if event == READ:
             self.readers = []
         else:
             self.writers = []
-        return count
 
     def __repr__(self):
         return (f"<FdWatch fd={self.fd} mask={self.mask} "
@@ -221,11 +225,8 @@ class EventLoop:
         except ValueError:
             return
         self._live -= 1
-        if not callbacks:     # a dispatch may be walking this list: give
-            if event == READ:  # newcomers a fresh one, to wait for the next
-                watch.readers = []
-            else:
-                watch.writers = []
+        if not callbacks:         # newcomers wait for the next event
+            watch.renew(event)
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
