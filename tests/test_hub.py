@@ -115,9 +115,13 @@ def test_killing_an_unstarted_microthread_means_it_never_runs():
 def test_timeout_around_wait_fd_raises_and_unregisters(pair):
     left, _ = pair
     fd = left.fileno()
-    with Timeout(0.01) as timeout:
-        wait_fd(fd, READ)
-    assert timeout is not None
+    after_block = []
+    with pytest.raises(Timeout) as raised:
+        with Timeout(0.01) as timeout:
+            wait_fd(fd, READ)
+        after_block.append("the block's expiry was swallowed")
+    assert raised.value is timeout and timeout.fired
+    assert after_block == []
     assert not get_loop().has_callbacks(fd, READ)
     assert (fd, READ) not in get_hub().fd_waiters
 
@@ -138,14 +142,27 @@ def test_timeout_argument_raises_timeout_naming_the_fd(pair):
     assert not get_loop().has_callbacks(left.fileno(), READ)
 
 
-def test_a_foreign_timeout_is_not_swallowed_by_an_inner_one(pair):
+def test_a_quiet_timeout_goes_on_after_the_block_and_says_it_fired(pair):
+    left, right = pair
+    with Timeout(0.01, quiet=True) as expired:
+        wait_fd(left.fileno(), READ)
+    right.send(b"x")
+    with Timeout(10, quiet=True) as spared:
+        wait_fd(left.fileno(), READ)
+    assert expired.fired and not spared.fired
+    assert not get_loop().has_callbacks(left.fileno(), READ)
+
+
+def test_a_foreign_timeout_is_not_swallowed_by_an_inner_quiet_one(pair):
     left, _ = pair
     after_inner = []
-    with Timeout(0.01):
-        with Timeout(10):
-            wait_fd(left.fileno(), READ)
-        after_inner.append("the inner Timeout swallowed the outer one")
+    with pytest.raises(Timeout) as raised:
+        with Timeout(0.01) as outer:
+            with Timeout(10, quiet=True) as inner:
+                wait_fd(left.fileno(), READ)
+            after_inner.append("the inner Timeout swallowed the outer one")
     assert after_inner == []
+    assert raised.value is outer and not inner.fired
 
 
 def test_timed_waits_reuse_one_timer_per_microthread(pair):

@@ -119,16 +119,31 @@ def test_kernel_mask_is_trimmed_lazily_when_nobody_waits(loop, pair):
     assert loop.watches(fd) == 0
 
 
-def test_waiting_again_costs_no_kernel_call(loop, pair, monkeypatch):
-    left, right = pair
-    fd = left.fileno()
+def kernel_calls_of_registering_again(loop, fd, monkeypatch):
+    """register, unregister, then the epoll_ctl calls of registering again."""
     loop.register_fd(fd, READ, lambda: None)
     loop.unregister_fd(fd, READ)
     calls = []
     monkeypatch.setattr(loop._poller, "modify", lambda *a: calls.append(a))
     monkeypatch.setattr(loop._poller, "register", lambda *a: calls.append(a))
     loop.register_fd(fd, READ, lambda: None)
-    assert calls == []
+    return calls
+
+
+def test_waiting_again_on_an_adopted_socket_costs_no_kernel_call(
+        loop, pair, monkeypatch):
+    left, _ = pair
+    loop.adopt(left)
+    assert kernel_calls_of_registering_again(
+        loop, left.fileno(), monkeypatch) == []
+
+
+def test_waiting_again_on_a_bare_fd_reasserts_the_kept_interest(
+        loop, pair, monkeypatch):
+    left, _ = pair                # its number may have changed hands since
+    fd = left.fileno()
+    assert kernel_calls_of_registering_again(
+        loop, fd, monkeypatch) == [(fd, READ)]
 
 
 def test_equal_deadlines_run_first_in_first_out(loop):

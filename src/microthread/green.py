@@ -7,8 +7,12 @@ that costs a poll per send for nothing.  Every method here has that shape,
 so a microthread reads like a thread and switches only where it would block;
 ``recv`` adds one refinement: after a short read it waits first (see there).
 
-Errors are the OS's: a reset peer raises ConnectionResetError, a closed
-peer makes ``recv`` return b"".  EINTR is retried by Python itself (PEP
+A socket's ``timeout`` bounds each call as a whole, as CPython's socket
+timeout does: ``recv``, ``send``, ``accept`` and ``connect`` raise Timeout
+once ``timeout`` seconds have passed since they first had to wait, however
+often a wakeup turned out to be spurious on the way; ``sendall`` is bounded
+as a whole transfer.  Errors are the OS's: a reset peer raises
+ConnectionResetError, a closed peer makes ``recv`` return b"".  EINTR is retried by Python itself (PEP
 475).  ``close()`` goes through the hub, which wakes anyone still waiting
 on the fd with an error naming it before the fd number can be reused.
 """
@@ -36,9 +40,9 @@ class GreenSocket:
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()
-        self.timeout = timeout          # seconds for each wait, None: no limit
+        self.timeout = timeout          # seconds for each call, None: no limit
         self._drained = False           # the last read emptied the buffer
-        get_loop().adopt_fd(self._fd)
+        get_loop().adopt(sock)          # a number only close() frees
 
     def __repr__(self):
         return f"<GreenSocket fd={self._fd}>"
@@ -53,11 +57,12 @@ class GreenSocket:
 
     def send(self, data):
         """先试着发；内核说 EAGAIN 才等 fd 可写。"""
+        deadline = None                 # 超时限的是整个调用
         while True:
             try:
                 return self._sock.send(data)
             except BlockingIOError:
-                wait_fd(self._fd, WRITE, self.timeout)
+                deadline = self._wait(WRITE, deadline)  # wait_fd
 
     def recv(self, size):
         """Read up to size bytes; b"" means the peer closed.
@@ -69,26 +74,24 @@ class GreenSocket:
         after a short read it is what usually happens; the pollers are
         level-triggered, so data that came in meanwhile wakes us at once.
         """
-        if self._drained:
-            self._wait_for_data()
+        deadline = self._wait_for_data() if self._drained else None
         while True:
             try:
                 data = self._sock.recv(size)
             except BlockingIOError:
-                wait_fd(self._fd, READ, self.timeout)
+                deadline = self._wait(READ, deadline)
             else:
                 self._drained = len(data) < size
                 return data
 
     def recv_into(self, buffer, size=0):
         """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
-        if self._drained:
-            self._wait_for_data()
+        deadline = self._wait_for_data() if self._drained else None
         while True:
             try:
                 count = self._sock.recv_into(buffer, size)
             except BlockingIOError:
-                wait_fd(self._fd, READ, self.timeout)
+                deadline = self._wait(READ, deadline)
             else:
                 self._drained = count < (size or memoryview(buffer).nbytes)
                 return count
@@ -103,22 +106,51 @@ class GreenSocket:
         next read): swallowing it would lose the block's deadline.
         """
         try:
-            wait_fd(self._fd, READ, self.timeout)
+            return self._wait(READ, None)
         except Timeout as error:
             if error.wait != (self._fd, READ) or not _readable_now(self._fd):
                 raise
+            return get_loop().time()    # spent: a further wait times out
+
+    def _wait(self, event, deadline):
+        """wait_fd within this call's deadline; returns the deadline.
+
+        The first wait of a call sets it; every later one waits only for
+        what is left, so spurious wakeups cannot stretch the call.
+        """
+        if self.timeout is None:
+            wait_fd(self._fd, event)
+            return None
+        now = get_loop().time()
+        if deadline is None:
+            deadline = now + self.timeout
+        try:
+            wait_fd(self._fd, event, max(0.0, deadline - now))
+        except Timeout as error:
+            if error.wait == (self._fd, event):
+                error.seconds = self.timeout    # the call's, not what was left
+            raise
+        return deadline
 
     def sendall(self, data):
-        """The very sendall threads use, over this green ``send``."""
-        sendall(self, data)
+        """The very sendall threads use, over this green ``send``.
+
+        As with a Python socket, ``timeout`` bounds the whole transfer.
+        """
+        if self.timeout is None:
+            sendall(self, data)
+            return
+        with Timeout(self.timeout, f"sendall on fd {self._fd}"):
+            sendall(self, data)
 
     def accept(self):
         """Wait for a connection; returns (GreenSocket, address)."""
+        deadline = None
         while True:
             try:
                 conn, address = self._sock.accept()
             except BlockingIOError:
-                wait_fd(self._fd, READ, self.timeout)
+                deadline = self._wait(READ, deadline)
             else:
                 return GreenSocket(conn, self.timeout), address
 
@@ -126,7 +158,7 @@ class GreenSocket:
         """Connect without blocking the hub; raises the OS's error."""
         error = self._sock.connect_ex(address)
         if error in _IN_PROGRESS:
-            wait_fd(self._fd, WRITE, self.timeout)
+            self._wait(WRITE, None)
             error = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if error:
             raise OSError(error, f"connect to {address} failed on fd "

@@ -24,7 +24,6 @@ The main greenlet can call all of this: it blocks and the hub runs.
 
 import itertools
 import threading
-import time
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -42,19 +41,32 @@ class Timeout(BaseException):
     """Raised in a microthread whose wait took too long.
 
     A BaseException, as in gevent, so that a stray ``except Exception`` in
-    the waiting code cannot swallow it and wait on forever.  Use it as a
-    context manager around any wait, or through ``timeout=`` arguments:
+    the waiting code cannot swallow it and wait on forever.  Use it through
+    ``timeout=`` arguments, or as a context manager around any code that
+    waits; the block's expiry raises, so the code after it never runs as
+    if the wait had succeeded:
 
     >>> with Timeout(0.01):
     ...     sleep(1)
-    >>> print("timed out, and went on")
-    timed out, and went on
+    Traceback (most recent call last):
+      ...
+    microthread.hub.Timeout: timed out after 0.01 s
+
+    To give up quietly and go on, ask for it, and ask afterwards whether
+    it fired (trio's ``move_on_after``, gevent's ``Timeout(s, False)``):
+
+    >>> with Timeout(0.01, quiet=True) as deadline:
+    ...     sleep(1)
+    >>> deadline.fired
+    True
     """
 
-    def __init__(self, seconds=None, what=None):
+    def __init__(self, seconds=None, what=None, quiet=False):
         super().__init__(seconds, what)
         self.seconds = seconds
         self.what = what
+        self.quiet = quiet    # as a block: swallow its own expiry
+        self.fired = False    # as a block: whether it expired
         self.wait = None      # (fd, event) for a ``wait_fd`` timeout= expiry
         self._timer = None
 
@@ -66,14 +78,18 @@ class Timeout(BaseException):
         if self.seconds is not None:
             hub = get_hub()
             self._timer = hub.loop.call_later(
-                self.seconds, hub.throw_into, getcurrent(), self)
+                self.seconds, self._fire, hub, getcurrent())
         return self
+
+    def _fire(self, hub, thread):
+        self.fired = True
+        hub.throw_into(thread, self)
 
     def __exit__(self, kind, value, tb):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        return value is self
+        return value is self and self.quiet
 
 
 class BlockedForever(RuntimeError):
@@ -201,7 +217,7 @@ class Hub(greenlet):
                              f"timeout is NaN, not a number of seconds")
         timer = self._timer_of(thread)
         timer.args = (thread, timeout)
-        timer.rearm(time.monotonic() + timeout)
+        timer.rearm(self.loop.time() + timeout)
         try:
             return self.switch()
         finally:

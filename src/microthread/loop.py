@@ -18,13 +18,49 @@ lives in small helpers so the slide functions stay slide-sized:
 - a callback that raises is reported with its traceback and the loop goes
   on; KeyboardInterrupt and SystemExit propagate.
 
-A loop belongs to one OS thread.  Closing an fd must go through
-``forget_fd`` (``microthread.close`` does): epoll silently drops a closed
-fd, and the OS reuses its number at once.  Closing with ``os.close`` behind
-the loop's back is unsupported.
+The kernel's set and ours
+-------------------------
+
+Lazy trimming means the kernel may still watch an fd after
+``unregister_fd`` has returned, and the user, rightly, treats the fd as
+theirs again: they close it with a plain ``close()``, ``dup`` it, or the
+OS hands its number to a new socket.  Some facts about epoll decide what
+can then go wrong:
+
+- epoll registers an open *file*, under its fd number.  Closing the number
+  removes the registration only if no other fd (a ``dup``, a forked
+  child's copy) keeps the file open; otherwise it lingers, reporting
+  readiness under a number that may now be someone else's, and no
+  ``epoll_ctl`` can reach it, since the number names the new file now.
+- ``epoll_ctl`` on a reused number speaks of the new file: MOD and DEL
+  answer ENOENT, ADD succeeds beside the lingering one.
+- select() and poll() keep no state in the kernel: they look the number up
+  on every call (select fails the whole call with EBADF for a closed one).
+
+So the loop holds three rules.  First, it never trusts a lazily kept
+registration it cannot vouch for: waiting again on an fd whose interest was
+kept re-asserts it with a MOD, unless a live socket adopted that fd
+(``adopt``; every GreenSocket does), because an open socket object still
+owns its number and goes through ``forget_fd`` to close.  Second, any
+disagreement -- ENOENT, EEXIST or EBADF about an fd we hold, or select's
+EBADF -- is ours, never the user's: the loop throws the kernel's set away
+and rebuilds it from its own watches (``_resync``; libev rebuilds its epoll
+set the same way), which also kills whatever lingered.  Third, a watched fd
+found closed during a rebuild has its callbacks called once and dropped (as
+libev's ``fd_kill``), so whoever waited meets EBADF in its own call instead
+of sleeping for ever.
+
+Closing an fd *while* a callback or a microthread waits on it, other than
+through ``forget_fd`` (``microthread.close`` and ``GreenSocket.close`` do),
+is unsupported: epoll forgets the closed file silently, and its waiter is
+woken only if a later rebuild finds the fd closed.
+
+A loop belongs to one OS thread.  Its clock is ``time.monotonic`` unless a
+test hands it another (``EventLoop(clock=...)``).
 """
 
 import collections
+import errno
 import heapq
 import itertools
 import os
@@ -43,6 +79,9 @@ __all__ = ["EventLoop", "FdWatch", "Handle", "Timer", "get_loop"]
 # 24.8 days), select a bounded struct.  A timer further off is not missed:
 # the loop wakes early, finds nothing due and polls again (asyncio does so).
 MAX_POLL_SECONDS = 24 * 3600
+
+# What the kernel says when its set and ours disagree about an fd we hold.
+_OUT_OF_STEP = {errno.ENOENT, errno.EEXIST, errno.EBADF}
 
 
 class Handle:
@@ -106,13 +145,23 @@ class FdWatch:
     10,000 connections each of those is a cache miss.
     """
 
-    __slots__ = ("fd", "mask", "readers", "writers")
+    __slots__ = ("fd", "mask", "readers", "writers", "owner")
 
     def __init__(self, fd):
         self.fd = fd
         self.mask = 0          # the events the kernel reports for fd
         self.readers = []      # called on READ, in the order registered
         self.writers = []      # called on WRITE
+        self.owner = None      # weakref to the socket that adopted fd
+
+    def owned(self):
+        """Whether a live socket still holds fd, so it was not reused.
+
+        A socket object closes its number only through ``close()``, after
+        which ``fileno()`` is -1; while it answers fd, fd is its file.
+        """
+        sock = self.owner() if self.owner is not None else None
+        return sock is not None and sock.fileno() == self.fd
 
     def callbacks(self, event):
         """The live list of event's callbacks."""
@@ -151,8 +200,9 @@ class FdWatch:
 class EventLoop:
     """One OS thread's loop over one poller (epoll, poll, select, kqueue)."""
 
-    def __init__(self, poller=None):
+    def __init__(self, poller=None, clock=None):
         self._poller = make_poller(poller)  # epoll, kqueue, poll or select
+        self.time = clock or time.monotonic  # deadlines are in its seconds
         self._fds = {}            # fd -> FdWatch: its kernel mask, callbacks
         self._live = 0            # callbacks registered on all fds
         self._ready = collections.deque()   # Handles to run this tick
@@ -168,6 +218,7 @@ class EventLoop:
         self.polling = False      # inside poll() now (for the detector)
         self.on_error = _print_error
         self.hub = None           # the hub that runs this loop, if any
+        self.resyncs = 0          # kernel sets rebuilt after a disagreement
         self._open_wakeup()
         _loops.add(self)
 
@@ -203,6 +254,8 @@ class EventLoop:
         callbacks = watch.callbacks(event)
         if not watch.mask & event:                # 内核还没关注这个事件
             self._watch(watch, watch.mask | event)  # epoll_ctl: ADD/MOD
+        elif not callbacks and not watch.owned():  # 懒惰留下的关注：
+            self._watch(watch, watch.mask)        # fd 号可能已易主，重申
         callbacks.append(callback)
         self._live += 1
 
@@ -237,20 +290,25 @@ class EventLoop:
         watch = self._fds.pop(fd, None)
         if watch is not None:
             self._live -= watch.clear(READ) + watch.clear(WRITE)
-            self._poller.unregister(fd)
+            self._unwatch(watch)
 
-    def adopt_fd(self, fd):
-        """A new socket got fd's number: drop what an unseen close left.
+    def adopt(self, sock):
+        """sock holds its fd from now on: its lazily kept interest is trusted.
 
-        A socket closed without going through the loop (dropped, closed by
-        a library) leaves our record of its kernel mask behind while epoll
-        has forgotten it; the next socket with that number would then never
-        be registered.  Only a record with no callbacks is stale.
+        A record left by an fd closed without the loop's knowledge (a socket
+        dropped or closed by a library) is dropped first: its kernel
+        registration is gone, or lingers on a ``dup`` of the old file.
+        Only a record with no callbacks can be stale.
         """
+        fd = sock.fileno()
         watch = self._fds.get(fd)
         if watch is not None and not watch.readers and not watch.writers:
             del self._fds[fd]
-            self._poller.unregister(fd)
+            self._unwatch(watch)
+            watch = None
+        if watch is None:
+            watch = self._fds[fd] = FdWatch(check_fd(fd))
+        watch.owner = weakref.ref(sock)
 
     def watches(self, fd):
         """The events the kernel is asked to report for fd (0: none)."""
@@ -288,7 +346,7 @@ class EventLoop:
         return handle
 
     def call_later(self, delay, callback, *args):
-        return self.call_at(time.monotonic() + delay, callback, *args)
+        return self.call_at(self.time() + delay, callback, *args)
 
     def call_at(self, when, callback, *args):
         _check_deadline(when, callback)
@@ -378,13 +436,18 @@ class EventLoop:
         if self._ready:
             timeout = 0
         elif self._next_deadline() is not None:
-            timeout = min(max(0.0, self._timers[0][0] - time.monotonic()),
+            timeout = min(max(0.0, self._timers[0][0] - self.time()),
                           MAX_POLL_SECONDS)
         else:
             timeout = None
         self.polling = True       # idle in the kernel, not hogging
         try:
             return self._poller.poll(timeout)
+        except OSError as error:
+            if error.errno != errno.EBADF:
+                raise
+            self._resync()        # select: an fd we kept was closed
+            return []             # nothing is known ready; poll next tick
         finally:
             self.polling = False
 
@@ -406,25 +469,89 @@ class EventLoop:
         """
         if not watch.mask & event:
             return                         # trimmed already this tick
-        watch.mask &= ~event
-        if watch.mask:
-            self._poller.modify(watch.fd, watch.mask)
-        else:
+        if watch.mask & ~event:
+            watch.mask &= ~event
+            self._tell_kernel(self._poller.modify, watch.fd, watch.mask)
+            return
+        if not watch.owned():              # an owned socket keeps its watch
             del self._fds[watch.fd]
-            self._poller.unregister(watch.fd)
+        self._unwatch(watch)
 
     def _watch(self, watch, mask):
-        """Ask the kernel for ``mask`` on an fd: ADD the first time, MOD after."""
+        """Ask the kernel for ``mask`` on an fd: ADD the first time, MOD after.
+
+        When the kernel disagrees about an fd we held (see the module's
+        essay), its set is rebuilt from ours and the request made once more:
+        failing again, it is the caller's fd that is bad, and they hear so.
+        """
         fd = watch.fd
         if mask & ~(READ | WRITE) or not mask:
             raise ValueError(f"bad event mask {mask} for fd {fd}:"
                              f" use READ ({READ}) or WRITE ({WRITE})")
-        if watch.mask:
-            self._poller.modify(fd, mask)
-        else:
-            self._poller.register(check_fd(fd), mask)
-            self._fds[fd] = watch
+        try:
+            self._ask(watch, mask)
+        except OSError as error:
+            if not (watch.mask and error.errno in _OUT_OF_STEP
+                    or error.errno == errno.EEXIST):
+                raise
+            self._resync()
+            self._ask(watch, mask)
         watch.mask = mask
+
+    def _ask(self, watch, mask):
+        """One epoll_ctl: MOD an fd the kernel has from us, else ADD it."""
+        if watch.mask and self._fds.get(watch.fd) is watch:
+            self._poller.modify(watch.fd, mask)
+        else:
+            self._poller.register(check_fd(watch.fd), mask)
+            self._fds[watch.fd] = watch
+
+    def _unwatch(self, watch):
+        """Take fd out of the kernel's set (if the kernel has it from us)."""
+        if watch.mask:
+            watch.mask = 0
+            self._tell_kernel(self._poller.unregister, watch.fd)
+
+    def _tell_kernel(self, call, *args):
+        """Housekeeping the user never asked for: a failure is ours.
+
+        It means fd was closed, and perhaps reused, behind our back; a
+        ``dup`` of its file may keep the old registration alive, so the
+        kernel's set is rebuilt.
+        """
+        try:
+            call(*args)
+        except OSError:
+            self._resync()
+
+    def _resync(self):
+        """Rebuild the kernel's set from our watches, after a disagreement.
+
+        A fresh poller takes every watch with a mask; the old one goes,
+        and with it any registration that lingered on a closed fd's file.
+        A watched fd that is closed now is dropped; its callbacks are
+        called once, so a waiter wakes and meets EBADF in its own call.
+        """
+        self.resyncs += 1
+        old, self._poller = self._poller, make_poller(self._poller.name)
+        old.close()
+        for fd, watch in list(self._fds.items()):
+            if not watch.mask:
+                if not watch.owned():
+                    del self._fds[fd]
+                continue
+            try:
+                self._poller.register(fd, watch.mask)
+            except OSError:
+                del self._fds[fd]
+                watch.mask = 0
+                self._kill(watch)
+
+    def _kill(self, watch):
+        """fd was closed under its callbacks: call each once, then drop it."""
+        for callback in watch.readers + watch.writers:
+            self.call_soon(callback)
+        self._live -= watch.clear(READ) + watch.clear(WRITE)
 
     def _call(self, callback, args=()):
         """Run one callback; report what it raises, except exits."""
@@ -447,7 +574,7 @@ class EventLoop:
         timers = self._timers
         if not timers:
             return
-        now = time.monotonic()
+        now = self.time()
         while timers and timers[0][0] <= now:
             entry = heapq.heappop(timers)
             timer = entry[2]

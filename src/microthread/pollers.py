@@ -10,7 +10,10 @@ done") would sit under the same hub with a different poller contract.
 A poller knows nothing of callbacks.  ``poll()`` returns ``(fd, event)``
 pairs with ``event`` one of READ or WRITE; an error or hang-up on an fd is
 reported as both, so that whoever waits on it wakes and meets the error in
-its own system call.
+its own system call.  A poller does not hide what the kernel says: when
+epoll answers ENOENT, EEXIST or EBADF about an fd, the OSError carries that
+errno up to the loop, which alone knows whether the fd was its own to
+repair (see "The kernel's set and ours" in loop.py).
 """
 
 import errno
@@ -75,13 +78,16 @@ class EpollPoller(Poller):
             raise _refused(fd, "epoll", error) from None
 
     def modify(self, fd, mask):
-        self._epoll.modify(fd, self._bits[mask])
+        try:
+            self._epoll.modify(fd, self._bits[mask])
+        except OSError as error:
+            raise _refused(fd, "epoll", error) from None
 
     def unregister(self, fd):
         try:
             self._epoll.unregister(fd)
-        except OSError:
-            pass  # already gone: closed behind our back, or never added
+        except OSError as error:
+            raise _refused(fd, "epoll", error) from None
 
     def poll(self, timeout):
         events = self._epoll.poll(-1 if timeout is None else timeout)
@@ -261,6 +267,7 @@ def _refused(fd, backend, error):
     """An OSError that says which fd the backend refused, and why."""
     reason = {errno.EBADF: "not an open file descriptor",
               errno.EPERM: "a file type it cannot watch (regular file?)",
-              errno.EEXIST: "already registered with this poller"}.get(
+              errno.EEXIST: "already registered with this poller",
+              errno.ENOENT: "not registered with this poller"}.get(
                   error.errno, error.strerror)
     return OSError(error.errno, f"{backend} refused fd {fd}: {reason}")
