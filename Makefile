@@ -63,6 +63,11 @@ test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides build
 	$(SPHINX) -b doctest $(STRICT) . $(BUILD)/doctest
 	$(SPHINX) -b slides $(STRICT) . $(BUILD)/slides
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## model-check the loop at length: 10,000+ random rule steps a backend
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+	    --no-cov --timeout=1800 tests/test_fd_model.py
+
 $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	touch $@

@@ -17,9 +17,10 @@ import microthread as mt
 from microthread import READ, WRITE, Timeout, get_loop, sleep, spawn, wait_fd
 from microthread.green import GreenSocket
 
-pytestmark = pytest.mark.usefixtures("hub_on_each_poller")
+hub_on_each_poller = pytest.mark.usefixtures("hub_on_each_poller")
 
 
+@hub_on_each_poller
 def test_a_plain_close_after_unregister_then_a_reused_number_just_work():
     a, b = socket.socketpair()
     a.setblocking(False)
@@ -68,6 +69,7 @@ def callbacks_run_by(loop, sleeps):
 
 @pytest.mark.parametrize("wrap", [GreenSocket, None],
                          ids=["green-socket", "bare-fd"])
+@hub_on_each_poller
 def test_a_registration_kept_alive_by_a_dup_never_wakes_the_new_owner(wrap):
     old, c, d = reuse_the_number_of_a_dup_kept_file()
     got = []
@@ -88,6 +90,7 @@ def test_a_registration_kept_alive_by_a_dup_never_wakes_the_new_owner(wrap):
     os.close(old[1])
 
 
+@hub_on_each_poller
 def test_a_kept_registration_of_a_closed_fd_does_not_keep_the_loop_busy():
     a, b = socket.socketpair()
     a.setblocking(False)
@@ -111,6 +114,7 @@ class AlwaysEmpty(socket.socket):
         raise BlockingIOError(errno.EAGAIN, "nothing after all")
 
 
+@hub_on_each_poller
 def test_a_socket_timeout_bounds_the_call_however_often_it_wakes():
     left, right = socket.socketpair()
     empty = AlwaysEmpty(left.family, left.type, fileno=left.detach())
@@ -126,6 +130,7 @@ def test_a_socket_timeout_bounds_the_call_however_often_it_wakes():
     right.close()
 
 
+@hub_on_each_poller
 def test_a_socket_timeout_bounds_a_whole_sendall():
     left, right = socket.socketpair()
     left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
@@ -146,3 +151,34 @@ def test_a_socket_timeout_bounds_a_whole_sendall():
     reader.kill()
     green.close()
     mt.close(right)
+
+
+# Sequences the model-checked loop (test_fd_model.py) found, shrunk, on a
+# loop that trusted interest it had kept lazily for a number since reused.
+
+@pytest.mark.parametrize("backend", mt.pollers.available())
+def test_found_a_reused_number_watched_as_before_gets_its_events(backend):
+    from test_fd_model import machine_for
+    state = machine_for(backend)()
+    try:
+        state.open_pair(green=False)
+        state.register(event=WRITE, index=0)
+        state.close_plainly_once_unregistered(dup=False, index=0, reuse=True)
+        state.tick()
+    finally:
+        state.teardown()
+
+
+@pytest.mark.parametrize("backend", mt.pollers.available())
+def test_found_a_dup_of_a_closed_number_never_fires_its_new_owner(backend):
+    from test_fd_model import machine_for
+    state = machine_for(backend)()
+    try:
+        state.open_pair(green=False)
+        state.register(event=READ, index=0)
+        state.close_plainly_once_unregistered(dup=True, index=0, reuse=True)
+        state.send_to_a_dup()
+        state.tick()
+        state.nothing_went_wrong()
+    finally:
+        state.teardown()

@@ -185,12 +185,28 @@ class FdWatch:
         self.renew(event)
         return count
 
-    def renew(self, event):
-        """Give event a fresh, empty list (a dispatch may walk the old one)."""
+    def remove(self, event, callback):
+        """Drop one of event's callbacks; whether it was there.
+
+        A dispatch may be walking the list, so it is not shortened under it
+        (that would skip the next callback): the callback's slot gets a
+        no-op, and event gets a fresh list of the rest, which newcomers
+        join to wait for the next event.
+        """
+        callbacks = self.callbacks(event)
+        try:
+            callbacks[callbacks.index(callback)] = _removed
+        except ValueError:
+            return False
+        self.renew(event, [c for c in callbacks if c is not _removed])
+        return True
+
+    def renew(self, event, callbacks=None):
+        """Give event a fresh list (a dispatch may walk the old one)."""
         if event == READ:
-            self.readers = []
+            self.readers = callbacks or []
         else:
-            self.writers = []
+            self.writers = callbacks or []
 
     def __repr__(self):
         return (f"<FdWatch fd={self.fd} mask={self.mask} "
@@ -270,16 +286,8 @@ class EventLoop:
     def remove_callback(self, fd, event, callback):
         """Remove one callback of (fd, event), leaving the others."""
         watch = self._fds.get(fd)
-        if watch is None:
-            return
-        callbacks = watch.callbacks(event)
-        try:
-            callbacks.remove(callback)
-        except ValueError:
-            return
-        self._live -= 1
-        if not callbacks:         # newcomers wait for the next event
-            watch.renew(event)
+        if watch is not None and watch.remove(event, callback):
+            self._live -= 1
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
@@ -639,6 +647,10 @@ class EventLoop:
         else:
             for sock in self._wake_pair:
                 sock.close()
+
+
+def _removed():
+    """Stands where a removed callback was while a dispatch walks the list."""
 
 
 def _check_deadline(when, callback):
