@@ -50,13 +50,17 @@ steps_run = {}              # backend -> rule steps, for ``make fuzz``
 
 
 class Clock:
-    """The loop's clock, moved only by the ``advance`` rule."""
+    """The loop's clock, moved by the ``advance`` rule, or, while
+    ``following``, by real time (to let the hub really sleep)."""
 
     def __init__(self):
         self.now = 1000.0
+        self.since = None       # real time when it began following
 
     def __call__(self):
-        return self.now
+        if self.since is None:
+            return self.now
+        return self.now + time.monotonic() - self.since
 
 
 class Pair:
@@ -75,10 +79,13 @@ class Pair:
 
 
 class Recorder:
-    """A loop callback that notes each call and whether it was allowed."""
+    """A loop callback that notes each call and whether it was allowed;
+    a ``remover`` also removes the other callbacks of its (fd, event)
+    from inside the dispatch, as callbacks that give up a peer's job do."""
 
-    def __init__(self, model, pair, event):
+    def __init__(self, model, pair, event, remover=False):
         self.model, self.pair, self.event = model, pair, event
+        self.remover = remover
         self.live = True
         self.calls = 0
 
@@ -88,6 +95,8 @@ class Recorder:
             self.model.violations.append(f"{self} ran after its unregister")
         elif not self.model.ready_at_poll.get((self.pair, self.event)):
             self.model.violations.append(f"{self} ran for an fd not ready")
+        if self.remover and self.live:
+            self.model.remove_peers_of(self)
 
     def __repr__(self):
         return f"<callback for {self.event} on fd {self.pair.fd}>"
@@ -149,6 +158,7 @@ class LoopModel(RuleBasedStateMachine):
         self.dups = []          # fds of those dups
         self.ready_at_poll = {}
         self.ticks = 0
+        self.plain_closes = 0
         steps_run.setdefault(self.backend, 0)
 
     # -- choosing ----------------------------------------------------------
@@ -228,20 +238,30 @@ class LoopModel(RuleBasedStateMachine):
             pair.peer.close()
         pair.mine.close()               # not through the runtime
         self.pairs.remove(pair)
+        self.plain_closes += 1
         if reuse:
-            self.open_pair()
+            self.open_pair(green=pair.green is not None)
             for event in events:
                 self.register(len(self.pairs) - 1, event)
 
     # -- rules: callbacks -------------------------------------------------
 
     @precondition(lambda self: self.pairs)
-    @rule(index=st.integers(0, MAX_PAIRS), event=EVENTS)
-    def register(self, index, event):
+    @rule(index=st.integers(0, MAX_PAIRS), event=EVENTS,
+          remover=st.booleans())
+    def register(self, index, event, remover=False):
         pair = self.pick(index)
-        recorder = Recorder(self, pair, event)
+        recorder = Recorder(self, pair, event, remover)
         self.loop.register_fd(pair.fd, event, recorder)
         self.recorders.append(recorder)
+
+    def remove_peers_of(self, recorder):
+        for other in list(self.recorders):
+            if other is not recorder and (other.pair, other.event) == (
+                    recorder.pair, recorder.event):
+                self.loop.remove_callback(other.pair.fd, other.event, other)
+                other.live = False
+                self.recorders.remove(other)
 
     @precondition(lambda self: self.recorders)
     @rule(index=st.integers(0, 20))
@@ -367,12 +387,39 @@ class LoopModel(RuleBasedStateMachine):
             return {"woke"}
         return {"timeout"} if due else {"waiting"}
 
+    def quiet(self):
+        """Nothing is ready or due: a hub left alone must sleep."""
+        return not self.tasks and not self.loop.has_ready() and not any(
+            r.pair.ready(r.event) for r in self.recorders)
+
+    @precondition(quiet)
+    @rule()
+    def let_the_hub_sleep(self):
+        """Sleep 10 ms of real time: a registration that keeps firing (a
+        stale one of a closed, dup'd file, say) would make the hub spin."""
+        self.ready_at_poll = {(p, e): p.ready(e) for p in self.pairs
+                              for e in (READ, WRITE)}
+        cpu = time.process_time()
+        self.clock.since = time.monotonic()
+        try:
+            sleep(0.01)
+        finally:
+            self.clock.now, self.clock.since = self.clock(), None
+        cpu = time.process_time() - cpu
+        assert cpu < 0.005, f"the hub spun for {cpu * 1000:.1f} ms of 10 ms"
+        sleep(0)    # a timer resumed us: back to where a tick ends, no poll
+
     # -- invariants -------------------------------------------------------
 
     @invariant()
     def nothing_went_wrong(self):
         steps_run[self.backend] += 1
         assert not self.violations, self.violations
+
+    @invariant()
+    def kernel_sets_rebuilt_only_after_a_plain_close(self):
+        assert self.loop.resyncs <= self.plain_closes, (
+            f"{self.loop.resyncs} rebuilds after {self.plain_closes} closes")
 
     @invariant()
     def idle_only_when_nothing_can_wake_anyone(self):

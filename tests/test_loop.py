@@ -64,6 +64,34 @@ def test_unregister_inside_a_callback_stops_the_dispatch_and_a_newcomer_waits(
     assert order == ["first", "later"]
 
 
+def test_removing_a_callback_mid_dispatch_skips_none_and_runs_none_removed(
+        loop, pair):
+    left, _ = pair
+    fd = left.fileno()
+    order = []
+
+    def first():                        # as a microthread's wait ends:
+        order.append("first")           # its own callback goes first
+        loop.remove_callback(fd, WRITE, first)
+
+    def second():
+        order.append("second")
+        loop.remove_callback(fd, WRITE, third)
+
+    def third():
+        order.append("third")
+
+    def fourth():
+        order.append("fourth")
+        loop.unregister_fd(fd, WRITE)
+
+    for callback in (first, second, third, fourth, lambda: order.append("x")):
+        loop.register_fd(fd, WRITE, callback)
+    loop.run_once()
+    assert order == ["first", "second", "fourth"]
+    assert not loop.has_callbacks(fd, WRITE)
+
+
 def test_a_callback_that_removes_itself_leaves_newcomers_for_the_next(loop, pair):
     left, _ = pair
     fd = left.fileno()

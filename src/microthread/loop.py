@@ -40,15 +40,27 @@ can then go wrong:
 So the loop holds three rules.  First, it never trusts a lazily kept
 registration it cannot vouch for: waiting again on an fd whose interest was
 kept re-asserts it with a MOD, unless a live socket adopted that fd
-(``adopt``; every GreenSocket does), because an open socket object still
-owns its number and goes through ``forget_fd`` to close.  Second, any
+(``adopt``; every GreenSocket does): while a socket object is open, its
+``fileno()`` still answering the fd, the number cannot have changed hands.
+Second, any
 disagreement -- ENOENT, EEXIST or EBADF about an fd we hold, or select's
 EBADF -- is ours, never the user's: the loop throws the kernel's set away
 and rebuilds it from its own watches (``_resync``; libev rebuilds its epoll
 set the same way), which also kills whatever lingered.  Third, a watched fd
-found closed during a rebuild has its callbacks called once and dropped (as
-libev's ``fd_kill``), so whoever waited meets EBADF in its own call instead
-of sleeping for ever.
+found closed during a rebuild is reported ready once, for both events, and
+then dropped (libev's ``fd_kill``), so whoever still waits on it meets EBADF
+in its own call instead of sleeping for ever; one whose wait ended in the
+meantime has taken its callback back and is not disturbed.
+
+A callback list is never shortened while a dispatch walks it (that would
+skip the next callback): a removal leaves a no-op in the walked list, and
+such holes are filled in before the next poll.
+
+Events are fetched for a whole tick before any is dispatched, so one that a
+callback made stale earlier in the tick (closing an fd whose number it then
+reused) can still arrive: like a wakeup after another reader took the data,
+it is spurious, and callbacks must try their call and tolerate EAGAIN
+(GreenSocket does).
 
 Closing an fd *while* a callback or a microthread waits on it, other than
 through ``forget_fd`` (``microthread.close`` and ``GreenSocket.close`` do),
@@ -180,33 +192,39 @@ class FdWatch:
         for the next event instead of running for this one.
         """
         callbacks = self.callbacks(event)
-        count = len(callbacks)
+        count = len(callbacks) - callbacks.count(_removed)
         callbacks.clear()
         self.renew(event)
         return count
 
-    def remove(self, event, callback):
+    def remove(self, event, callback, walking):
         """Drop one of event's callbacks; whether it was there.
 
-        A dispatch may be walking the list, so it is not shortened under it
-        (that would skip the next callback): the callback's slot gets a
-        no-op, and event gets a fresh list of the rest, which newcomers
-        join to wait for the next event.
+        The list a dispatch is ``walking`` is not shortened under it, which
+        would skip the callback after this one: a no-op takes its slot
+        (the loop fills such holes in before the next poll).  Once none of
+        it is real, event gets a fresh list, so that a microthread that
+        waits again from inside the dispatch waits for the next event.
         """
         callbacks = self.callbacks(event)
         try:
-            callbacks[callbacks.index(callback)] = _removed
+            index = callbacks.index(callback)
         except ValueError:
             return False
-        self.renew(event, [c for c in callbacks if c is not _removed])
+        if callbacks is not walking:
+            del callbacks[index]
+        else:
+            callbacks[index] = _removed
+            if callbacks.count(_removed) == len(callbacks):
+                self.renew(event)
         return True
 
-    def renew(self, event, callbacks=None):
-        """Give event a fresh list (a dispatch may walk the old one)."""
+    def renew(self, event):
+        """Give event a fresh, empty list (a dispatch may walk the old one)."""
         if event == READ:
-            self.readers = callbacks or []
+            self.readers = []
         else:
-            self.writers = callbacks or []
+            self.writers = []
 
     def __repr__(self):
         return (f"<FdWatch fd={self.fd} mask={self.mask} "
@@ -235,6 +253,10 @@ class EventLoop:
         self.on_error = _print_error
         self.hub = None           # the hub that runs this loop, if any
         self.resyncs = 0          # kernel sets rebuilt after a disagreement
+        self._walking = None      # the callback list being dispatched
+        self._dead = []           # watches of fds found closed, to report
+        self._buried = []         # watches reported dead, to drop
+        self._holed = []          # watches whose walked list has holes
         self._open_wakeup()
         _loops.add(self)
 
@@ -286,8 +308,11 @@ class EventLoop:
     def remove_callback(self, fd, event, callback):
         """Remove one callback of (fd, event), leaving the others."""
         watch = self._fds.get(fd)
-        if watch is not None and watch.remove(event, callback):
+        if watch is not None and watch.remove(event, callback, self._walking):
             self._live -= 1
+            live = watch.readers if event == READ else watch.writers
+            if live is self._walking:
+                self._holed.append(watch)   # filled in before the next poll
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
@@ -441,7 +466,8 @@ class EventLoop:
 
     def _wait(self):
         """Poll for events, sleeping no longer than the next timer allows."""
-        if self._ready:
+        self._after_dispatch()
+        if self._ready or self._dead:
             timeout = 0
         elif self._next_deadline() is not None:
             timeout = min(max(0.0, self._timers[0][0] - self.time()),
@@ -450,14 +476,51 @@ class EventLoop:
             timeout = None
         self.polling = True       # idle in the kernel, not hogging
         try:
-            return self._poller.poll(timeout)
+            return self._poll(timeout)
+        finally:
+            self.polling = False
+
+    def _poll(self, timeout):
+        """The poller's poll; select's EBADF for an fd we kept is ours.
+
+        The rebuilt set holds only open fds, so the second poll cannot
+        fail the same way, and what was ready is not put off a tick.
+        """
+        try:
+            events = self._poller.poll(timeout)
         except OSError as error:
             if error.errno != errno.EBADF:
                 raise
-            self._resync()        # select: an fd we kept was closed
-            return []             # nothing is known ready; poll next tick
-        finally:
-            self.polling = False
+            self._resync()
+            events = self._poller.poll(0 if self._dead else timeout)
+        if self._dead:
+            events += self._report_dead()
+        return events
+
+    def _after_dispatch(self):
+        """Fill in the holes removals left in walked lists; drop the dead."""
+        self._walking = None
+        if self._buried:
+            for watch in self._buried:
+                if self._fds.get(watch.fd) is watch and not watch.mask:
+                    del self._fds[watch.fd]
+                    self._live -= watch.clear(READ) + watch.clear(WRITE)
+            self._buried = []
+        if self._holed:
+            for watch in self._holed:
+                watch.readers = [c for c in watch.readers if c is not _removed]
+                watch.writers = [c for c in watch.writers if c is not _removed]
+            self._holed = []
+
+    def _report_dead(self):
+        """Each fd found closed under its callbacks is reported ready once
+        (as poll's POLLNVAL): whoever still waits wakes and meets EBADF in
+        its own call.  Its watch goes after this dispatch (libev's fd_kill).
+        """
+        dead, self._dead = self._dead, []
+        self._buried += dead
+        return [(watch.fd, event) for watch in dead
+                for event in (READ, WRITE) if self._fds.get(watch.fd) is watch]
 
     def _callbacks_for(self, fd, event):
         """The live list of callbacks, or () after trimming the kernel mask."""
@@ -465,6 +528,7 @@ class EventLoop:
         if watch is not None:
             callbacks = watch.readers if event == READ else watch.writers
             if callbacks:
+                self._walking = callbacks
                 return callbacks
             self._trim(watch, event)
         return ()    # no watch: forgotten (closed) this tick
@@ -541,25 +605,21 @@ class EventLoop:
         called once, so a waiter wakes and meets EBADF in its own call.
         """
         self.resyncs += 1
-        old, self._poller = self._poller, make_poller(self._poller.name)
-        old.close()
+        name = self._poller.name
+        self._poller.close()      # first: at the fd limit, its number is free
+        self._poller = make_poller(name)
         for fd, watch in list(self._fds.items()):
-            if not watch.mask:
-                if not watch.owned():
-                    del self._fds[fd]
-                continue
-            try:
-                self._poller.register(fd, watch.mask)
-            except OSError:
+            if watch.mask:
+                try:
+                    self._poller.register(fd, watch.mask)
+                    continue
+                except OSError:
+                    watch.mask = 0           # closed behind our back
+            if watch.readers or watch.writers:
+                if watch not in self._dead:
+                    self._dead.append(watch)
+            elif not watch.owned():
                 del self._fds[fd]
-                watch.mask = 0
-                self._kill(watch)
-
-    def _kill(self, watch):
-        """fd was closed under its callbacks: call each once, then drop it."""
-        for callback in watch.readers + watch.writers:
-            self.call_soon(callback)
-        self._live -= watch.clear(READ) + watch.clear(WRITE)
 
     def _call(self, callback, args=()):
         """Run one callback; report what it raises, except exits."""
