@@ -367,3 +367,67 @@ def test_says_when_the_open_file_limit_is_too_low():
         assert server.stop() == 0
     assert ("open-file limit 512 is below the 10000 connections asked for; "
             "raise it with ulimit -n") in server.stderr()
+
+
+def run_echo(*args, timeout=20):
+    """The echo server's command line run to its end: (status, stderr)."""
+    done = subprocess.run([sys.executable, "-m", "microthread.echo", *args],
+                          capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stderr.strip()
+
+
+@pytest.mark.parametrize("args, culprit", [
+    (["--port", "99999"], "port 99999 is out of range"),
+    (["--port", "-1"], "port -1 is out of range"),
+    (["--port", "eighty"], "'eighty' is not a port number"),
+    (["--host", "no.such.host.invalid"],              # refused, not looked up
+     "'no.such.host.invalid' is not an IPv4 address"),
+    (["--idle-timeout", "nan"], "'nan' is not a finite number above zero"),
+    (["--idle-timeout", "inf"], "'inf' is not a finite number above zero"),
+    (["--idle-timeout", "0"], "'0' is not a finite number above zero"),
+    (["--max-connections", "-5"], "'-5' is not a whole number above zero"),
+    (["--workers", "0"], "'0' is not a whole number above zero"),
+])
+def test_a_bad_argument_is_a_usage_error_naming_it(args, culprit):
+    status, errors = run_echo(*args)
+    assert status == 2
+    assert f"error: argument {args[0]}: {culprit}" in errors
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_naming_the_address(workers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, errors = run_echo("--port", str(port), "--workers", workers)
+    assert (status, errors) == (
+        1, f"cannot listen on 127.0.0.1:{port}: address already in use")
+
+
+def test_an_address_not_on_this_machine_is_one_line_naming_it():
+    status, errors = run_echo("--host", "192.0.2.1")     # TEST-NET-1
+    assert (status, errors) == (
+        1, "cannot listen on 192.0.2.1:0: cannot assign requested address")
+
+
+def test_localhost_is_taken_without_a_lookup():
+    with echo_server("green", "--host", "localhost") as server, \
+            clients(server.port, 1) as socks:
+        assert exchange(socks, [b"ping"]) == [b"ping"]
+        assert server.stop() == 0
+
+
+def test_a_worker_that_cannot_bind_says_so_in_one_line(capfd):
+    from microthread import echo
+    options = echo.parse_args(["--host", "192.0.2.1"])
+    ready_read, ready_write = os.pipe()
+    with socket.socket() as probe:
+        pid = echo.fork_worker(options, 0, probe, ready_read, ready_write)
+    os.close(ready_write)
+    assert echo.wait_for_workers(ready_read) == 0
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 1
+    errors = capfd.readouterr().err
+    assert errors == (f"worker {pid}: cannot listen on 192.0.2.1:{0}: "
+                      f"cannot assign requested address\n")

@@ -459,3 +459,36 @@ def test_select_refuses_an_fd_it_cannot_hold():
     with pytest.raises(ValueError, match="select cannot watch fd 1500"):
         loop.register_fd(1500, READ, lambda: None)
     loop.close()
+
+
+def test_a_timer_scheduled_in_the_past_by_a_timer_waits_for_the_next_pass(
+        loop):
+    calls = []
+
+    def late():                         # a late Queue.get(timeout=...) does
+        calls.append(loop.time())       # this: its deadline has passed
+        if len(calls) < 1000:
+            loop.call_at(loop.time() - 1, late)
+
+    loop.call_at(loop.time() - 1, late)
+    loop.run_once()
+    assert len(calls) == 1              # the fds and the ready queue get
+    loop.run_once()                     # their turn in between
+    assert len(calls) == 2
+
+
+def test_timers_cancelled_or_rearmed_by_one_due_with_them_do_not_run(loop):
+    order = []
+    now = loop.time()
+    later = loop.call_at(now - 1, order.append, "rearmed")
+    gone = loop.call_at(now - 1, order.append, "cancelled")
+
+    def first():
+        order.append("first")
+        gone.cancel()
+        later.rearm(now + 3600)
+
+    loop.call_at(now - 2, first)
+    loop.run_once()
+    assert order == ["first"]
+    assert later.when == now + 3600 and not later.cancelled

@@ -331,8 +331,16 @@ def shutdown(conn):
         pass
 
 
+class CannotListen(OSError):
+    """Binding or listening failed: says where, and why, in one line."""
+
+
 def bind(host, port, reuse_port=False, backlog=socket.SOMAXCONN):
-    """A TCP socket bound to (host, port), listening unless backlog is None."""
+    """A TCP socket bound to (host, port), listening unless backlog is None.
+
+    A failure is a CannotListen naming the address and the OS's reason
+    (``cannot listen on 127.0.0.1:8000: address already in use``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
@@ -341,6 +349,11 @@ def bind(host, port, reuse_port=False, backlog=socket.SOMAXCONN):
         sock.bind((host, port))
         if backlog is not None:
             sock.listen(backlog)
+    except OSError as error:
+        sock.close()
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise CannotListen(error.errno, f"cannot listen on {host}:{port}: "
+                           f"{reason[:1].lower()}{reason[1:]}") from None
     except BaseException:
         sock.close()
         raise
@@ -435,6 +448,8 @@ def fork_worker(options, port, probe, ready_read, ready_write):
         STYLES[options.style](listener, options,
                               lambda: report_ready(ready_write))
         status = 0
+    except CannotListen as error:
+        print(f"worker {os.getpid()}: {error.strerror}", file=sys.stderr)
     except BaseException:
         traceback.print_exc()
     finally:
@@ -486,38 +501,86 @@ def reap(pids):
     return 0 if status == 0 else 1
 
 
+def port_number(text):
+    """argparse type: a TCP port, 0 to 65535 (0: pick a free one)."""
+    port = _number(text, int, "a port number")
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"port {port} is out of range: use 0 to 65535 (0 picks one)")
+    return port
+
+
+def address(text):
+    """argparse type: an IPv4 address or ``localhost``, never a DNS name.
+
+    The server speaks IPv4; a name other than localhost would need a
+    lookup, which can hang with no network and answers nothing to listen on.
+    """
+    if text == "localhost":
+        return "127.0.0.1"
+    try:
+        socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IPv4 address (or localhost)") from None
+    return text
+
+
+def positive(kind, what):
+    """argparse type: a finite number above zero."""
+    def parse(text):
+        value = _number(text, kind, what)
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {what} above zero")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+def _number(text, kind, what):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {what}") from None
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m microthread.echo",
         description="Echo server in one of three styles; serves until "
                     "SIGINT or SIGTERM.")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--host", type=address, default="127.0.0.1",
+                        help="IPv4 address to bind, or localhost "
+                             "(default: %(default)s)")
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to bind; 0 picks a free one (default)")
     parser.add_argument("--style", choices=sorted(STYLES), default="green",
                         help="microthreads, loop callbacks or OS threads")
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--workers", type=positive(int, "a whole number"),
+                        default=1,
                         help="processes sharing the port (SO_REUSEPORT)")
-    parser.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--idle-timeout", type=positive(float, "a finite number"),
+                        metavar="SECONDS",
                         help="close connections silent for this long")
-    parser.add_argument("--max-connections", type=int, default=10000,
+    parser.add_argument("--max-connections",
+                        type=positive(int, "a whole number"), default=10000,
                         help="connections the open-file limit must allow "
                              "(default: %(default)s)")
-    options = parser.parse_args(argv)
-    if options.workers < 1:
-        parser.error("--workers must be at least 1")
-    if options.idle_timeout is not None and options.idle_timeout <= 0:
-        parser.error("--idle-timeout must be positive")
-    return options
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
     options = parse_args(argv)
     raise_open_file_limit(options.max_connections)
-    if options.workers > 1:
-        return run_workers(options)
-    return serve(options)
+    try:
+        if options.workers > 1:
+            return run_workers(options)
+        return serve(options)
+    except CannotListen as error:
+        print(error.strerror, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

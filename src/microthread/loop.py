@@ -638,20 +638,26 @@ class EventLoop:
             self.current = None
 
     def _run_timers(self):
-        """Run due timers; a lazily re-armed one goes back on the heap."""
+        """Run the timers due when the pass began (asyncio does the same);
+        a lazily re-armed one goes back on the heap."""
         timers = self._timers
         if not timers:
             return
         now = self.time()
-        while timers and timers[0][0] <= now:
-            entry = heapq.heappop(timers)
+        due = []                 # only these: a callback that schedules a
+        while timers and timers[0][0] <= now:      # past deadline waits
+            entry = heapq.heappop(timers)          # for the next pass
             timer = entry[2]
             if timer._entry is not entry:
                 continue                       # superseded by an earlier one
             timer._entry = None
             if timer.cancelled:
                 self._cancelled -= 1
-                continue
+            else:
+                due.append(timer)
+        for timer in due:
+            if timer.cancelled or timer._entry is not None:
+                continue               # cancelled or re-armed in this pass
             if timer.when > now:
                 self._push_timer(timer)        # re-armed later: move it
             else:
