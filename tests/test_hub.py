@@ -1,5 +1,7 @@
 """The hub: spawn, join, kill, sleep, Timeout, wait_fd and its fault cases."""
 
+import concurrent.futures
+import math
 import os
 import socket
 import threading
@@ -11,6 +13,7 @@ from greenlet import getcurrent
 from microthread import (READ, WRITE, BlockedForever, FdClosedError, Timeout,
                          detector, get_hub, get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket
+from microthread.offload import run_in_thread
 from microthread.sync import Event, Lock, Queue, QueueEmpty
 from support import exit_code_in_child, refusals_in_another_thread
 
@@ -606,3 +609,27 @@ def test_a_timed_get_keeps_its_deadline():
         queue.get(timeout=0.05)
     assert queue._reserved == 0 and not queue._getters
     assert time.monotonic() - start < 5
+
+
+def test_a_failed_offload_submit_still_lets_the_hub_see_a_deadlock(
+        monkeypatch):
+    def refuse(self, fn, *args, **kwargs):
+        raise RuntimeError("no room in the pool")
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", refuse)
+    with pytest.raises(RuntimeError, match="no room in the pool"):
+        run_in_thread(time.sleep, 0)
+    assert get_loop().idle_forever()    # nobody will call back
+
+
+@pytest.mark.parametrize("wait", [
+    lambda: Event().wait(timeout=math.inf),
+    lambda: sleep(math.inf),
+], ids=["event", "sleep"])
+def test_an_infinite_timeout_is_no_timer_when_looking_for_a_deadlock(wait):
+    thread = spawn(wait)
+    sleep(0)
+    try:
+        assert get_loop().idle_forever()    # its timer never comes
+    finally:
+        thread.kill()

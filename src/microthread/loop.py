@@ -75,6 +75,7 @@ import collections
 import errno
 import heapq
 import itertools
+import math
 import os
 import socket
 import sys
@@ -413,7 +414,7 @@ class EventLoop:
         """True when no fd, timer, queued or promised call can wake us."""
         if self._ready or self._external or self._live > 1:
             return False                           # 1: the wakeup fd
-        return self._next_deadline() is None
+        return self._next_deadline() in (None, math.inf)  # inf: never comes
 
     def _drop_cancelled_timers(self):
         """Rebuild the heap without cancelled or superseded entries.

@@ -67,7 +67,11 @@ def _submit(loop, fn, args, then):
         then(future)
 
     loop.expect_external()
-    future = _get_pool().submit(fn, *args)
+    try:
+        future = _get_pool().submit(fn, *args)
+    except BaseException:
+        loop.external_done()            # nothing will call back after all
+        raise
     future.add_done_callback(
         lambda future: loop.call_soon_threadsafe(done, future))
 
