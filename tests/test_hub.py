@@ -633,3 +633,56 @@ def test_an_infinite_timeout_is_no_timer_when_looking_for_a_deadlock(wait):
         assert get_loop().idle_forever()    # its timer never comes
     finally:
         thread.kill()
+
+
+def hog_until(reported, seconds=5):
+    """Compute without yielding until reported is set (or seconds pass)."""
+    deadline = time.monotonic() + seconds
+    while not reported.is_set() and time.monotonic() < deadline:
+        pass
+
+
+@pytest.mark.hogs_hub
+@pytest.mark.parametrize("threshold_before", [None, 30.0],
+                         ids=["made-before-enable", "threshold-changed"])
+def test_the_detector_watches_hubs_made_before_it_was_enabled(
+        threshold_before):
+    get_hub()                             # the hub exists first
+    if threshold_before is not None:
+        detector.enable(threshold_before, lambda report: None)
+    reported = threading.Event()
+    detector.enable(0.05, lambda report: reported.set())
+    try:
+        spawn(hog_until, reported).join()
+    finally:
+        detector.disable()
+    assert reported.is_set()
+
+
+@pytest.mark.hogs_hub
+def test_the_detector_goes_on_in_a_forked_child():
+    detector.enable(0.05, lambda report: None)
+
+    def child():
+        reported = threading.Event()
+        detector.enable(0.05, lambda report: reported.set())  # a new report
+        get_hub()
+        spawn(hog_until, reported).join()
+        return 0 if reported.is_set() else 1
+
+    try:
+        get_hub()
+        assert exit_code_in_child(child) == 0
+    finally:
+        detector.disable()
+
+
+@pytest.mark.hogs_hub                    # the detector is off: it stays off
+@pytest.mark.parametrize("threshold, error", [
+    (0, ValueError), (-1, ValueError), (math.nan, ValueError),
+    (math.inf, ValueError), (None, TypeError), ("1", TypeError)])
+def test_the_detector_refuses_a_threshold_that_is_no_duration(
+        threshold, error):
+    with pytest.raises(error, match=f"threshold .*{threshold!r}"):
+        detector.enable(threshold)
+    assert not detector.enabled()

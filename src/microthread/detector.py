@@ -11,6 +11,8 @@ The loop pays two attribute stores per callback (``current``, ``ticks``);
 the sampling thread does the rest.
 """
 
+import math
+import os
 import sys
 import threading
 import time
@@ -51,19 +53,21 @@ class _Detector(threading.Thread):
         super().__init__(name="microthread-detector", daemon=True)
         self.threshold = threshold
         self.report = report
-        self.loops = weakref.WeakSet()
         self._stop_event = threading.Event()
         self._seen = {}   # loop -> (ticks, first seen at, reported yet)
 
     def run(self):
         while not self._stop_event.wait(self.threshold / 4):
-            for loop in list(self.loops):
+            for loop in list(_loops):
                 self._sample(loop)
 
     def _sample(self, loop):
         """Blocked: the same callback runs on, or, outside any callback,
         nothing runs while calls wait in the ready queue (a greenlet that
         is not a callback -- the main one -- holds the thread)."""
+        if loop.closed or loop.thread_ident not in sys._current_frames():
+            _loops.discard(loop)    # closed, or its thread ended: frozen
+            return
         ticks, current = loop.ticks, loop.current
         if current is None and (loop.polling or not loop.has_ready()):
             self._seen.pop(loop, None)
@@ -85,6 +89,7 @@ class _Detector(threading.Thread):
 
 
 _detector = None
+_loops = weakref.WeakSet()      # every loop a hub runs, watched or not
 
 
 def _print(report):
@@ -92,8 +97,15 @@ def _print(report):
 
 
 def enable(threshold=0.5, report=_print):
-    """Watch every loop a hub runs; report blocks longer than threshold."""
+    """Watch every loop a hub runs, made before or after; report blocks
+    longer than threshold seconds.  Enabling again changes the threshold."""
     global _detector
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"detector threshold must be a number of seconds, "
+                        f"not {threshold!r}")
+    if not 0 < threshold < math.inf:
+        raise ValueError(f"detector threshold {threshold!r} is not a finite "
+                         f"number of seconds above zero")
     disable()
     _detector = _Detector(threshold, report)
     _detector.start()
@@ -112,9 +124,21 @@ def enabled():
 
 
 def attach(loop):
-    """Watch loop, if the detector is on (hubs call this when made)."""
+    """Make loop watchable, now or once enabled (hubs call this when made)."""
+    _loops.add(loop)
+
+
+def _restart_in_child():
+    """A forked child has no detector thread and none of the parent's
+    loops: watch its own, as the parent asked."""
+    global _detector, _loops
+    _loops = weakref.WeakSet()
     if _detector is not None:
-        _detector.loops.add(loop)
+        _detector = _Detector(_detector.threshold, _detector.report)
+        _detector.start()
+
+
+os.register_at_fork(after_in_child=_restart_in_child)
 
 
 def _culprit(callback):

@@ -265,6 +265,10 @@ class EventLoop:
     def poller_name(self):
         return self._poller.name
 
+    @property
+    def closed(self):
+        return self._closed
+
     # -- the slide: the main loop ----------------------------------------
 
     def run_once(self):
