@@ -450,3 +450,14 @@ def test_other_microthreads_run_while_execute_sql_waits(players_db):
     spawn(trace.append, "bystander ran")
     first.join()
     assert trace == ["query starts", "bystander ran", "query done"]
+
+
+def test_a_green_socket_keeps_the_timeout_its_socket_was_given():
+    left, right = socket.socketpair()
+    left.settimeout(5)
+    assert GreenSocket(left).timeout == 5
+    right.setblocking(False)            # non-blocking: no timeout of its own
+    assert GreenSocket(right).timeout is None
+    assert GreenSocket(right, timeout=2).timeout == 2
+    left.close()
+    right.close()

@@ -686,3 +686,22 @@ def test_the_detector_refuses_a_threshold_that_is_no_duration(
     with pytest.raises(error, match=f"threshold .*{threshold!r}"):
         detector.enable(threshold)
     assert not detector.enabled()
+
+
+def test_a_queue_put_from_another_os_thread_is_refused_not_lost():
+    queue = Queue()
+    getter = spawn(queue.get, timeout=5)
+    sleep(0)                            # the getter waits now
+    errors = refusals_in_another_thread(lambda: queue.put("item"))
+    assert errors and "call_soon_threadsafe" in errors[0]
+    queue.put("item")
+    assert getter.join() == "item"
+
+
+def test_a_queue_put_refuses_a_nan_timeout_as_get_does():
+    queue = Queue(maxsize=1)
+    queue.put("first")
+    with pytest.raises(ValueError, match="Queue.put.*NaN"):
+        queue.put("second", timeout=math.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        Queue().get(timeout=math.nan)

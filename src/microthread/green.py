@@ -37,6 +37,8 @@ class GreenSocket:
     __slots__ = ("_sock", "_fd", "timeout", "_drained")
 
     def __init__(self, sock, timeout=None):
+        if timeout is None:             # keep what sock.settimeout() said;
+            timeout = sock.gettimeout() or None  # 0.0, non-blocking: none
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()

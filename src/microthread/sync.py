@@ -127,6 +127,7 @@ class Queue:
         self._reserved = 0        # items promised to getters already woken
         self._getters = collections.deque()
         self._putters = collections.deque()
+        self._thread = None       # the OS thread whose microthreads wait
 
     def qsize(self):
         return len(self._items)
@@ -135,8 +136,10 @@ class Queue:
         return 0 < self.maxsize <= len(self._items)
 
     def put(self, item, timeout=None):
-        deadline = _deadline(timeout)
+        deadline = _deadline(timeout, "Queue.put()")
+        self._check_thread("put")
         while self.full():
+            self._thread = threading.get_ident()
             _park(self._putters, "Queue.put()", _left(deadline), pass_on=True)
         self._items.append(item)
         if self._getters:
@@ -149,7 +152,9 @@ class Queue:
         self.put(item)
 
     def get(self, timeout=None):
+        self._check_thread("get")
         if len(self._items) <= self._reserved:    # none free: queue up
+            self._thread = threading.get_ident()
             self._wait_for_reserved_item(timeout)
         item = self._items.popleft()
         _wake_one(self._putters)
@@ -159,6 +164,15 @@ class Queue:
         if len(self._items) <= self._reserved:
             raise QueueEmpty("queue is empty")
         return self.get()
+
+    def _check_thread(self, what):
+        """Waiters are microthreads of one OS thread; only it may wake them."""
+        if ((self._getters or self._putters)
+                and self._thread != threading.get_ident()):
+            raise RuntimeError(
+                f"Queue.{what}() from OS thread {threading.get_ident()}, but "
+                f"its waiters are microthreads of thread {self._thread}: hand "
+                f"it over with loop.call_soon_threadsafe(queue.{what}, ...)")
 
     def _wait_for_reserved_item(self, timeout):
         """Park until a put reserves an item for us; keep the promise even
@@ -178,8 +192,12 @@ class Queue:
         self._reserved -= 1
 
 
-def _deadline(timeout):
-    return None if timeout is None else time.monotonic() + timeout
+def _deadline(timeout, what):
+    if timeout is None:
+        return None
+    if timeout != timeout:
+        raise ValueError(f"{what}: timeout is NaN, not a number of seconds")
+    return time.monotonic() + timeout
 
 
 def _left(deadline):
