@@ -461,3 +461,31 @@ def test_a_green_socket_keeps_the_timeout_its_socket_was_given():
     assert GreenSocket(right, timeout=2).timeout == 2
     left.close()
     right.close()
+
+
+def test_a_unix_connect_into_a_full_backlog_waits_until_really_connected(
+        tmp_path):
+    path = str(tmp_path / "listener")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(0)
+    fillers = []
+    while not fillers or fillers[-1].connect_ex(path) == 0:
+        fillers.append(socket.socket(socket.AF_UNIX))
+        fillers[-1].setblocking(False)
+    green = GreenSocket(socket.socket(socket.AF_UNIX), timeout=5)
+
+    def accept_all_later():
+        sleep(0.05)
+        listener.setblocking(False)
+        while True:
+            try:
+                listener.accept()[0].close()
+            except BlockingIOError:
+                return
+
+    spawn(accept_all_later)
+    green.connect(path)                 # EAGAIN: nothing was in progress
+    assert green.socket.getpeername() == path
+    for sock in (green, listener, *fillers):
+        sock.close()

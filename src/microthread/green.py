@@ -157,14 +157,26 @@ class GreenSocket:
                 return GreenSocket(conn, self.timeout), address
 
     def connect(self, address):
-        """Connect without blocking the hub; raises the OS's error."""
-        error = self._sock.connect_ex(address)
-        if error in _IN_PROGRESS:
-            self._wait(WRITE, None)
+        """Connect without blocking the hub; raises the OS's error.
+
+        Writable is not connected: a wakeup may be stale, and a Unix socket
+        whose listener's backlog is full says EAGAIN with nothing in
+        progress.  So, as gevent does, ask connect again after each wait
+        until it answers 0 or EISCONN.
+        """
+        deadline = None
+        while True:
+            error = self._sock.connect_ex(address)
+            if error in _CONNECTED:
+                return
+            if error not in _IN_PROGRESS:
+                raise OSError(error, f"connect to {address} failed on fd "
+                                     f"{self._fd}: {_strerror(error)}")
+            deadline = self._wait(WRITE, deadline)
             error = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if error:
-            raise OSError(error, f"connect to {address} failed on fd "
-                                 f"{self._fd}: {_strerror(error)}")
+            if error:
+                raise OSError(error, f"connect to {address} failed on fd "
+                                     f"{self._fd}: {_strerror(error)}")
 
     def shutdown(self, how):
         self._sock.shutdown(how)
@@ -232,7 +244,8 @@ def close(sock):
         sock.close()
 
 
-_IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN}
+_IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY}
+_CONNECTED = {0, errno.EISCONN}
 
 
 def _readable_now(fd):
