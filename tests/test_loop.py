@@ -1,6 +1,7 @@
 """The event loop, run against every poller this machine has."""
 
 import os
+import select
 import socket
 import sys
 import tempfile
@@ -492,3 +493,41 @@ def test_timers_cancelled_or_rearmed_by_one_due_with_them_do_not_run(loop):
     loop.run_once()
     assert order == ["first"]
     assert later.when == now + 3600 and not later.cancelled
+
+
+def test_a_wakeup_racing_close_never_writes_into_the_numbers_next_owner(
+        monkeypatch):
+    loop = EventLoop()
+    real_write, writing, proceed = os.write, threading.Event(), threading.Event()
+
+    def write(fd, data):                # the waker, paused mid-wakeup
+        if threading.current_thread().name == "waker":
+            writing.set()
+            proceed.wait(5)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    waker = threading.Thread(name="waker",
+                             target=loop.call_soon_threadsafe, args=(print,))
+    waker.start()
+    assert writing.wait(5)
+    closer = threading.Thread(target=loop.close)
+    closer.start()
+    closer.join(0.5)                    # it must wait for the wakeup: if it
+    stranger = None                     # did not, the number is free now
+    if not closer.is_alive():
+        stranger = os.pipe()            # ... and goes to a new owner
+    proceed.set()
+    waker.join(5)
+    closer.join(5)
+    if stranger is not None:
+        os.set_blocking(stranger[0], False)
+        leaked = os.read(stranger[0], 64) if _readable(stranger[0]) else b""
+        os.close(stranger[0])
+        os.close(stranger[1])
+        assert leaked == b"", "the wakeup wrote into a stranger's pipe"
+    assert loop.closed
+
+
+def _readable(fd):
+    return bool(select.select([fd], [], [], 0)[0])

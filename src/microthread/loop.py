@@ -258,6 +258,7 @@ class EventLoop:
         self._dead = []           # watches of fds found closed, to report
         self._buried = []         # watches reported dead, to drop
         self._holed = []          # watches whose walked list has holes
+        self._wake_lock = threading.RLock()  # the wakeup fd's lifetime
         self._open_wakeup()
         _loops.add(self)
 
@@ -393,13 +394,21 @@ class EventLoop:
         return timer
 
     def call_soon_threadsafe(self, callback, *args):
-        """Queue a call from any OS thread and wake the loop if it sleeps."""
-        if self._closed:
-            raise RuntimeError(f"loop of thread {self.thread_ident} is closed;"
-                               f" cannot run {_name(callback)}")
-        handle = Handle(callback, args)
-        self._ready.append(handle)      # deque.append is atomic
-        self._wake()
+        """Queue a call from any OS thread and wake the loop if it sleeps.
+
+        The check and the write hold the wakeup lock that ``close`` takes,
+        so the wakeup fd cannot be closed -- and its number given to
+        someone else -- between them.  Re-entrant: a signal handler may
+        call this in a thread that is inside it already.
+        """
+        with self._wake_lock:
+            if self._closed:
+                raise RuntimeError(
+                    f"loop of thread {self.thread_ident} is closed; "
+                    f"cannot run {_name(callback)}")
+            handle = Handle(callback, args)
+            self._ready.append(handle)      # deque.append is atomic
+            self._wake()
         return handle
 
     def expect_external(self):
@@ -459,10 +468,11 @@ class EventLoop:
 
     def close(self):
         """Release the poller and the wakeup fd; the loop is unusable after."""
-        if self._closed:
-            return
-        self._closed = True
-        self._close_wakeup()
+        with self._wake_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close_wakeup()
         self._poller.close()
         self._fds.clear()
         self._live = 0
@@ -701,9 +711,6 @@ class EventLoop:
             os.write(self._wake_write_fd, b"\1\0\0\0\0\0\0\0")
         except BlockingIOError:
             pass  # the counter or pipe is full: the loop will wake anyway
-        except OSError:
-            if not self._closed:
-                raise     # closed while we queued: nobody left to wake
 
     def _drain_wakeup(self):
         try:
@@ -777,6 +784,7 @@ def _fresh_state_after_fork():
     _local = threading.local()
     for loop in list(_loops):
         loop._poller = _ParentsPoller(loop._poller.name)
+        loop._wake_lock = threading.RLock()   # its holder did not fork
 
 
 class _ParentsPoller:
