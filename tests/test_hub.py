@@ -705,3 +705,26 @@ def test_a_queue_put_refuses_a_nan_timeout_as_get_does():
         queue.put("second", timeout=math.nan)
     with pytest.raises(ValueError, match="NaN"):
         Queue().get(timeout=math.nan)
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_short_lived_threads_leave_no_loop_behind():
+    def use_the_runtime():
+        spawn(sleep, 0).join()          # a loop, a hub, a wait
+
+    before = open_fds()
+    for _ in range(50):
+        thread = threading.Thread(target=use_the_runtime)
+        thread.start()
+        thread.join()
+    assert open_fds() <= before         # each loop closed with its thread
+
+
+def test_a_closed_loop_is_not_the_threads_loop_any_more():
+    closed = get_loop()
+    closed.close()
+    assert get_loop() is not closed
+    assert spawn(lambda: "ran").join() == "ran"

@@ -259,6 +259,7 @@ class EventLoop:
         self._buried = []         # watches reported dead, to drop
         self._holed = []          # watches whose walked list has holes
         self._wake_lock = threading.RLock()  # the wakeup fd's lifetime
+        self._pid = os.getpid()   # a forked child shares our epoll: hands off
         self._open_wakeup()
         _loops.add(self)
 
@@ -468,12 +469,28 @@ class EventLoop:
 
     def close(self):
         """Release the poller and the wakeup fd; the loop is unusable after."""
+        if self._pid != os.getpid():
+            self._close_copies()
+            return
         with self._wake_lock:
             if self._closed:
                 return
             self._closed = True
             self._close_wakeup()
         self._poller.close()
+        self._fds.clear()
+        self._live = 0
+
+    def _close_copies(self):
+        """In a forked child: close our copies of the parent's fds, with no
+        epoll_ctl (its interest list is the parent's) and no lock (a thread
+        that did not fork may have held it)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_wakeup_copy()
+        if not isinstance(self._poller, _ParentsPoller):
+            self._poller.close()
         self._fds.clear()
         self._live = 0
 
@@ -720,6 +737,11 @@ class EventLoop:
 
     def _close_wakeup(self):
         self.forget_fd(self._wake_fd)
+        self._close_wakeup_copy()
+
+    def _close_wakeup_copy(self):
+        """Close the wakeup fds without a word to the poller: a forked
+        child's copies, whose epoll registrations are the parent's."""
         if self._wake_pair is None:
             os.close(self._wake_fd)
         else:
@@ -756,10 +778,16 @@ _loops = weakref.WeakSet()    # every loop of this process, for fork
 
 
 def get_loop():
-    """This OS thread's loop, made on first use."""
+    """This OS thread's loop, made on first use (or once it was closed).
+
+    A loop made here is closed when its thread ends, as asyncio closes an
+    unclosed loop: its epoll fd and wakeup fd would otherwise outlive the
+    thread.  A loop handed over with ``set_loop`` is its giver's to close.
+    """
     loop = getattr(_local, "loop", None)
-    if loop is None:
+    if loop is None or loop._closed:
         loop = _local.loop = EventLoop()
+        _local.owner = _ClosesAtThreadEnd(loop)
     return loop
 
 
@@ -769,8 +797,29 @@ def current_loop():
 
 
 def set_loop(loop):
-    """Make ``loop`` this thread's loop (None: make a fresh one on demand)."""
+    """Make ``loop`` this thread's loop (None: make a fresh one on demand).
+
+    The loop it replaces is the caller's to close (or to set back).
+    """
+    owner = getattr(_local, "owner", None)
+    if owner is not None:
+        owner.loop = None
+    _local.owner = None
     _local.loop = loop
+
+
+class _ClosesAtThreadEnd:
+    """Held in a thread's local storage only: goes, and closes the loop
+    get_loop made, when the thread ends."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self, loop):
+        self.loop = loop
+
+    def __del__(self):
+        if self.loop is not None:
+            self.loop.close()
 
 
 def _fresh_state_after_fork():
@@ -781,10 +830,10 @@ def _fresh_state_after_fork():
     the references without any epoll_ctl; the child builds its own loop.
     """
     global _local
-    _local = threading.local()
     for loop in list(_loops):
         loop._poller = _ParentsPoller(loop._poller.name)
         loop._wake_lock = threading.RLock()   # its holder did not fork
+    _local = threading.local()
 
 
 class _ParentsPoller:

@@ -129,6 +129,9 @@ class WatchedSocket:
     def setblocking(self, flag):
         self.sock.setblocking(flag)
 
+    def gettimeout(self):
+        return self.sock.gettimeout()
+
     def send(self, data):
         start = self.recorder.now()
         try:
