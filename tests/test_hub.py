@@ -13,6 +13,7 @@ from greenlet import getcurrent
 from microthread import (READ, WRITE, BlockedForever, FdClosedError, Timeout,
                          detector, get_hub, get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket
+from microthread.loop import EventLoop, set_loop
 from microthread.offload import run_in_thread
 from microthread.sync import Event, Lock, Queue, QueueEmpty
 from support import exit_code_in_child, refusals_in_another_thread
@@ -728,3 +729,56 @@ def test_a_closed_loop_is_not_the_threads_loop_any_more():
     closed.close()
     assert get_loop() is not closed
     assert spawn(lambda: "ran").join() == "ran"
+
+
+def test_an_error_is_reported_when_the_joiner_timed_out_in_the_same_tick():
+    clock = [1000.0]
+    backend = get_loop()
+    set_loop(EventLoop(backend.poller_name, clock=lambda: clock[0]))
+    backend.close()
+    reported = []
+    get_loop().on_error = lambda callback, error: reported.append(error)
+
+    def fail():
+        sleep(1)
+        raise ValueError("lost?")
+
+    failing = spawn(fail)
+    outcome = []
+
+    def joiner():
+        try:
+            failing.join(timeout=1)     # due in the same tick as the error
+        except BaseException as error:
+            outcome.append(type(error).__name__)
+
+    spawn(joiner)
+    sleep(0)
+    clock[0] += 1
+    sleep(0)
+    sleep(0)
+    assert outcome == ["Timeout"]
+    assert [str(error) for error in reported] == ["lost?"]
+
+
+def test_a_joined_error_is_raised_once_and_not_reported_again():
+    reported = []
+    get_loop().on_error = lambda callback, error: reported.append(error)
+    failing = spawn(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.join()
+    sleep(0)
+    assert reported == []
+
+
+def test_an_on_error_that_raises_does_not_kill_the_hub(capfd):
+    def broken_handler(callback, error):
+        raise RuntimeError("the handler is broken")
+
+    get_loop().on_error = broken_handler
+    hub = get_hub()
+    spawn(lambda: 1 / 0)
+    sleep(0.01)
+    assert get_hub() is hub and not hub.dead
+    errors = capfd.readouterr().err
+    assert "ZeroDivisionError" in errors and "the handler is broken" in errors

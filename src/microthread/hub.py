@@ -311,7 +311,7 @@ class Microthread(greenlet):
     # Slots, not a per-instance dict: at 10,000 connections it is memory.
     __slots__ = ("_hub", "_fn", "_args", "_kwargs", "name", "id", "_done",
                  "_result", "_error", "_joiners", "_start", "_mt_waiting",
-                 "_mt_timer")
+                 "_mt_timer", "_retrieved")
 
     def __init__(self, hub, fn, args, kwargs, name=None):
         super().__init__(parent=hub)
@@ -322,6 +322,7 @@ class Microthread(greenlet):
         self._done = False
         self._result = None
         self._error = None
+        self._retrieved = False   # a joiner has raised _error
         self._joiners = None      # a list once someone joins
         self._start = hub.loop.call_soon(self.switch)
 
@@ -346,7 +347,12 @@ class Microthread(greenlet):
             self._finish()
 
     def _report(self, error):
-        """An error nobody is waiting to join would be lost: report it."""
+        """An error nobody is waiting to join would be lost: report it.
+
+        With joiners, it is reported after they ran if none raised it (one
+        whose timeout fired in the same tick will not), as asyncio says
+        "exception was never retrieved".
+        """
         if isinstance(error, (KeyboardInterrupt, SystemExit)):
             self._hub.loop.call_soon(self._hub.parent.throw, error)
         elif not self._joiners:
@@ -357,7 +363,14 @@ class Microthread(greenlet):
         self._fn = self._args = self._kwargs = None
         for waiter in self._joiners or ():
             self._hub.loop.call_soon(waiter)
+        if self._joiners and self._error is not None and not isinstance(
+                self._error, (KeyboardInterrupt, SystemExit)):
+            self._hub.loop.call_soon(self._report_unless_retrieved)
         self._joiners = None
+
+    def _report_unless_retrieved(self):
+        if not self._retrieved:
+            self._hub.loop.on_error(self, self._error)
 
     def join(self, timeout=None):
         """Wait for the end; return the result or raise its error."""
@@ -373,6 +386,7 @@ class Microthread(greenlet):
                 if self._joiners and waiter in self._joiners:
                     self._joiners.remove(waiter)
         if self._error is not None:
+            self._retrieved = True
             raise self._error
         return self._result
 

@@ -665,9 +665,21 @@ class EventLoop:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:
-            self.on_error(callback, error)
+            self._report(callback, error)
         finally:
             self.current = None
+
+    def _report(self, callback, error):
+        """on_error, which must not kill the loop's hub: if it raises, both
+        errors are printed; if printing fails too (stderr gone), so be it."""
+        try:
+            self.on_error(callback, error)
+        except Exception as handler_error:
+            try:
+                _print_error(callback, error)
+                _print_error(self.on_error, handler_error)
+            except Exception:
+                pass
 
     def _run_timers(self):
         """Run the timers due when the pass began (asyncio does the same);
