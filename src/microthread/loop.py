@@ -207,7 +207,10 @@ class FdWatch:
         it is real, event gets a fresh list, so that a microthread that
         waits again from inside the dispatch waits for the next event.
         """
-        callbacks = self.callbacks(event)
+        callbacks = self.readers if event == READ else self.callbacks(event)
+        if len(callbacks) == 1 and callbacks[0] == callback:
+            self.renew(event)             # the usual: a wait's own callback
+            return True
         try:
             index = callbacks.index(callback)
         except ValueError:
