@@ -782,3 +782,27 @@ def test_an_on_error_that_raises_does_not_kill_the_hub(capfd):
     assert get_hub() is hub and not hub.dead
     errors = capfd.readouterr().err
     assert "ZeroDivisionError" in errors and "the handler is broken" in errors
+
+
+def test_a_microthread_inherited_across_fork_never_runs_in_the_child():
+    ready = Event()
+    ran = []
+    inherited = spawn(lambda: (ready.wait(), ran.append("woke")))
+    sleep(0)                            # parked on the event
+
+    def child():
+        reports = []
+        get_loop().on_error = lambda callback, error: reports.append(error)
+        ready.set()                     # its waiter is the parent's copy
+        sleep(0)
+        sleep(0)
+        with pytest.raises(RuntimeError, match="inherited from the parent"):
+            inherited.join()
+        assert ran == []
+        assert reports and "inherited from the parent" in str(reports[0])
+        return 0
+
+    assert exit_code_in_child(child) == 0
+    ready.set()
+    inherited.join(timeout=5)
+    assert ran == ["woke"]              # the parent's own runs on

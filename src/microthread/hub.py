@@ -23,6 +23,7 @@ The main greenlet can call all of this: it blocks and the hub runs.
 """
 
 import itertools
+import os
 import threading
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -126,6 +127,7 @@ class Waiter:
         if self.armed:
             self.armed = False
             self.value = value
+            _check_not_inherited(self.greenlet, "wake")
             self.greenlet.switch(value)
 
 
@@ -139,6 +141,7 @@ class Hub(greenlet):
         super().__init__(parent=root)
         self.loop = loop
         self.thread_ident = threading.get_ident()
+        self.generation = _generation   # fork: whose hub, parent or child
         self.parked = {}          # greenlet -> what it waits for (not an fd)
 
     def run(self):
@@ -404,12 +407,39 @@ class Microthread(greenlet):
             self.join(timeout)
 
     def _check_thread(self, action):
+        _check_not_inherited(self, action)
         if threading.get_ident() != self._hub.thread_ident:
             raise RuntimeError(
                 f"cannot {action} {self!r} from OS thread "
                 f"{threading.get_ident()}: greenlets are bound to the thread "
                 f"that made them ({self._hub.thread_ident}); hand the work "
                 f"over with loop.call_soon_threadsafe")
+
+
+# Bumped in a forked child: the hubs and microthreads made before the fork
+# are copies of the parent's, which the child must never run -- except the
+# one that called fork, which goes on in the child.
+_generation = 0
+_forker = None
+
+
+def _forked():
+    global _generation, _forker
+    _generation += 1
+    _forker = getcurrent()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _check_not_inherited(thread, action):
+    """Refuse to run a microthread a forked child inherited: resumed, it
+    would end in its hub's copy, a loop that belongs to the parent."""
+    if isinstance(thread, Microthread) and (
+            thread._hub.generation != _generation) and thread is not _forker:
+        raise RuntimeError(
+            f"cannot {action} {thread!r}: it was inherited from the parent "
+            f"process across fork, and never runs in the child")
 
 
 def _call(fn, args, kwargs):
