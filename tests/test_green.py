@@ -11,7 +11,7 @@ import pytest
 
 from microthread import (READ, WRITE, Timeout, callback, get_loop, sleep, spawn,
                          wait_fd)
-from microthread.green import GreenSocket, connect, listen
+from microthread.green import GreenSocket, close, connect, listen
 from microthread.sendall import sendall
 from support import run_until
 
@@ -488,4 +488,35 @@ def test_a_unix_connect_into_a_full_backlog_waits_until_really_connected(
     green.connect(path)                 # EAGAIN: nothing was in progress
     assert green.socket.getpeername() == path
     for sock in (green, listener, *fillers):
+        sock.close()
+
+
+def test_a_stale_writable_event_from_the_same_poll_never_connects_a_socket():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)                  # room for one: the next waits
+    address = listener.getsockname()
+    first = socket.create_connection(address, timeout=5)
+    old, peer = socket.socketpair()
+    old.setblocking(False)
+    get_loop().register_fd(old.fileno(), WRITE, lambda: None)
+    peer.send(b"x")                     # old: readable and writable at once
+    outcome = []
+
+    def reconnect():                    # woken by old's READ; old's WRITE
+        wait_fd(old.fileno(), READ)     # is still to come in this batch
+        number = old.fileno()
+        close(old)
+        new = GreenSocket(socket.socket(), timeout=0.3)
+        assert new.fileno() == number
+        try:
+            new.connect(address)        # in progress: the queue is full
+            outcome.append(("connected", new.socket.getpeername()))
+        except Timeout:
+            outcome.append("still connecting")
+        new.close()
+
+    spawn(reconnect).join(timeout=5)
+    assert outcome == ["still connecting"]
+    for sock in (first, peer, listener):
         sock.close()
