@@ -1,9 +1,11 @@
 """The hub: spawn, join, kill, sleep, Timeout, wait_fd and its fault cases."""
 
 import concurrent.futures
+import io
 import math
 import os
 import socket
+import sys
 import threading
 import time
 
@@ -806,3 +808,16 @@ def test_a_microthread_inherited_across_fork_never_runs_in_the_child():
     ready.set()
     inherited.join(timeout=5)
     assert ran == ["woke"]              # the parent's own runs on
+
+
+def test_a_broken_stderr_while_reporting_does_not_kill_the_hub(monkeypatch):
+    broken = io.StringIO()
+    broken.close()                      # writing raises ValueError
+    monkeypatch.setattr(sys, "stderr", broken)
+    hub = get_hub()
+    spawn(lambda: 1 / 0)
+    sleep(0.01)
+    assert get_hub() is hub and not hub.dead
+    started = time.monotonic()
+    sleep(0.05)                         # and the hub keeps time
+    assert time.monotonic() - started >= 0.05
