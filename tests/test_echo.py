@@ -388,6 +388,8 @@ def run_echo(*args, timeout=20):
     (["--idle-timeout", "0"], "'0' is not a finite number above zero"),
     (["--max-connections", "-5"], "'-5' is not a whole number above zero"),
     (["--workers", "0"], "'0' is not a whole number above zero"),
+    (["--workers", "100000"], "'100000' is over 256"),
+    (["--idle-timeout", "1e10"], "'1e10' is over 3.1536e+07"),
 ])
 def test_a_bad_argument_is_a_usage_error_naming_it(args, culprit):
     status, errors = run_echo(*args)

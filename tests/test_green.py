@@ -1,6 +1,7 @@
 """Green sockets, the three sendall styles, and the Player race."""
 
 import errno
+import math
 import os
 import signal
 import socket
@@ -520,3 +521,14 @@ def test_a_stale_writable_event_from_the_same_poll_never_connects_a_socket():
     assert outcome == ["still connecting"]
     for sock in (first, peer, listener):
         sock.close()
+
+
+@pytest.mark.parametrize("bad, error", [
+    (math.nan, ValueError), (-1, ValueError), (math.inf, ValueError),
+    ("5", TypeError)])
+def test_a_green_socket_refuses_a_timeout_that_is_no_duration(bad, error):
+    left, right = socket.socketpair()
+    with pytest.raises(error, match="GreenSocket"):
+        GreenSocket(left, timeout=bad)
+    left.close()
+    right.close()

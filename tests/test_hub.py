@@ -4,6 +4,7 @@ import concurrent.futures
 import io
 import math
 import os
+import re
 import socket
 import sys
 import threading
@@ -683,7 +684,8 @@ def test_the_detector_goes_on_in_a_forked_child():
 @pytest.mark.hogs_hub                    # the detector is off: it stays off
 @pytest.mark.parametrize("threshold, error", [
     (0, ValueError), (-1, ValueError), (math.nan, ValueError),
-    (math.inf, ValueError), (None, TypeError), ("1", TypeError)])
+    (math.inf, ValueError), (1e-12, ValueError), (1e12, ValueError),
+    (None, TypeError), ("1", TypeError)])
 def test_the_detector_refuses_a_threshold_that_is_no_duration(
         threshold, error):
     with pytest.raises(error, match=f"threshold .*{threshold!r}"):
@@ -821,3 +823,53 @@ def test_a_broken_stderr_while_reporting_does_not_kill_the_hub(monkeypatch):
     started = time.monotonic()
     sleep(0.05)                         # and the hub keeps time
     assert time.monotonic() - started >= 0.05
+
+
+@pytest.mark.parametrize("wait, what", [
+    (lambda t: sleep(t), "sleep()"),
+    (lambda t: Event().wait(timeout=t), "Event.wait()"),
+    (lambda t: Queue().get(timeout=t), "Queue.get()"),
+    (lambda t: spawn(sleep, 1).join(timeout=t), "join"),
+], ids=["sleep", "event", "queue", "join"])
+@pytest.mark.parametrize("bad, error", [(math.nan, ValueError),
+                                        ("1", TypeError)], ids=["nan", "str"])
+def test_a_bad_timeout_is_refused_naming_the_call_and_parks_no_one(
+        wait, what, bad, error):
+    def waiter():
+        with pytest.raises(error, match=re.escape(what)):
+            wait(bad)
+
+    thread = spawn(waiter)
+    thread.join()
+    assert thread not in get_hub().parked   # not left "waiting" when dead
+
+
+def test_a_microthread_that_joins_itself_is_refused():
+    def self_join():
+        with pytest.raises(RuntimeError, match="cannot join itself"):
+            getcurrent().join()
+        return "went on"
+
+    assert spawn(self_join).join(timeout=5) == "went on"
+
+
+@pytest.mark.hogs_hub
+def test_a_report_that_raises_does_not_stop_the_detector(capfd):
+    reported = threading.Event()
+    calls = []
+
+    def report(found):
+        calls.append(found)
+        if len(calls) == 1:
+            raise RuntimeError("the report is broken")
+        reported.set()
+
+    detector.enable(0.05, report)
+    try:
+        spawn(hog_until, reported).join()   # reported once, raised: and
+        reported.clear()                    # a second hog is still caught
+        spawn(hog_until, reported).join()
+    finally:
+        detector.disable()
+    assert reported.is_set() and len(calls) >= 2
+    assert "the report is broken" in capfd.readouterr().err

@@ -531,3 +531,18 @@ def test_a_wakeup_racing_close_never_writes_into_the_numbers_next_owner(
 
 def _readable(fd):
     return bool(select.select([fd], [], [], 0)[0])
+
+
+def test_an_interrupt_from_a_timer_leaves_the_other_due_timers_due(loop):
+    ran = []
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    now = loop.time()
+    loop.call_at(now - 2, interrupt)
+    loop.call_at(now - 1, ran.append, "after")
+    with pytest.raises(KeyboardInterrupt):
+        loop.run_once()
+    loop.run_once()
+    assert ran == ["after"]

@@ -11,7 +11,6 @@ The loop pays two attribute stores per callback (``current``, ``ticks``);
 the sampling thread does the rest.
 """
 
-import math
 import os
 import sys
 import threading
@@ -80,14 +79,20 @@ class _Detector(threading.Thread):
             self._seen[loop] = (ticks, seen[1], True)
             culprit = ("the main greenlet" if current is None
                        else _culprit(current))
-            self.report(Report(culprit, now - seen[1],
-                               _stack_of(loop.thread_ident)))
+            report = Report(culprit, now - seen[1],
+                            _stack_of(loop.thread_ident))
+            try:
+                self.report(report)
+            except Exception:          # a broken report must not end us
+                traceback.print_exc()
 
     def stop(self):
         self._stop_event.set()
         self.join()
 
 
+MIN_THRESHOLD = 0.001           # samples 4 times a threshold: no busy spin
+MAX_THRESHOLD = 86400           # what a wait of a quarter of it can take
 _detector = None
 _loops = weakref.WeakSet()      # every loop a hub runs, watched or not
 
@@ -103,9 +108,9 @@ def enable(threshold=0.5, report=_print):
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise TypeError(f"detector threshold must be a number of seconds, "
                         f"not {threshold!r}")
-    if not 0 < threshold < math.inf:
-        raise ValueError(f"detector threshold {threshold!r} is not a finite "
-                         f"number of seconds above zero")
+    if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
+        raise ValueError(f"detector threshold {threshold!r} is not a number "
+                         f"of seconds from {MIN_THRESHOLD} to {MAX_THRESHOLD}")
     disable()
     _detector = _Detector(threshold, report)
     _detector.start()

@@ -32,6 +32,9 @@ MAX_PENDING = 64 * 1024     # callback style: unsent bytes that stop reading
 SPARE_FDS = 32              # listener, poller, wakeup fd, stdio, a few more
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 ACCEPT_RETRY = 0.1          # seconds to wait when out of fds or memory
+MAX_WORKERS = 256           # forked processes: more is a typo, not a plan
+MAX_IDLE = 365 * 86400      # seconds; a socket timeout must fit a time_t
+MAX_CONNECTIONS = 10 ** 7   # beyond any open-file limit
 _ACCEPT_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
@@ -526,13 +529,15 @@ def address(text):
     return text
 
 
-def positive(kind, what):
-    """argparse type: a finite number above zero."""
+def positive(kind, what, most):
+    """argparse type: a number above zero, and at most ``most``."""
     def parse(text):
         value = _number(text, kind, what)
         if not 0 < value < float("inf"):
             raise argparse.ArgumentTypeError(
                 f"{text!r} is not {what} above zero")
+        if value > most:
+            raise argparse.ArgumentTypeError(f"{text!r} is over {most:g}")
         return value
     parse.__name__ = what
     return parse
@@ -558,14 +563,17 @@ def parse_args(argv=None):
                         help="port to bind; 0 picks a free one (default)")
     parser.add_argument("--style", choices=sorted(STYLES), default="green",
                         help="microthreads, loop callbacks or OS threads")
-    parser.add_argument("--workers", type=positive(int, "a whole number"),
+    parser.add_argument("--workers",
+                        type=positive(int, "a whole number", MAX_WORKERS),
                         default=1,
                         help="processes sharing the port (SO_REUSEPORT)")
-    parser.add_argument("--idle-timeout", type=positive(float, "a finite number"),
+    parser.add_argument("--idle-timeout",
+                        type=positive(float, "a finite number", MAX_IDLE),
                         metavar="SECONDS",
                         help="close connections silent for this long")
     parser.add_argument("--max-connections",
-                        type=positive(int, "a whole number"), default=10000,
+                        type=positive(int, "a whole number", MAX_CONNECTIONS),
+                        default=10000,
                         help="connections the open-file limit must allow "
                              "(default: %(default)s)")
     return parser.parse_args(argv)

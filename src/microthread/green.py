@@ -22,7 +22,7 @@ import os
 import select
 import socket
 
-from .hub import Timeout, close_fd, wait_fd
+from .hub import Timeout, check_seconds, close_fd, wait_fd
 from .loop import get_loop
 from .offload import run_in_thread
 from .pollers import READ, WRITE
@@ -39,6 +39,10 @@ class GreenSocket:
     def __init__(self, sock, timeout=None):
         if timeout is None:             # keep what sock.settimeout() said;
             timeout = sock.gettimeout() or None  # 0.0, non-blocking: none
+        elif (check_seconds(timeout, "GreenSocket")
+              or not 0 <= timeout < float("inf")):
+            raise ValueError(f"GreenSocket timeout {timeout!r} is not a "
+                             f"number of seconds from 0 up (None: no limit)")
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()

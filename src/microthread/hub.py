@@ -232,11 +232,12 @@ class Hub(greenlet):
         if thread is self:
             raise RuntimeError(f"{what} inside the hub: a loop callback must "
                                f"not block; spawn a microthread instead")
-        self.parked[thread] = what
         timer = None
         if timeout is not None:
+            check_seconds(timeout, what)
             timer = self.loop.call_later(
                 timeout, self.throw_into, thread, Timeout(timeout, what))
+        self.parked[thread] = what
         try:
             return self.switch()
         finally:
@@ -294,6 +295,15 @@ class Hub(greenlet):
                   for thread, what in self.parked.items()]
         return ("every microthread is blocked and nothing can wake one "
                 "(no fd, timer or pending call): " + "; ".join(lines))
+
+
+def check_seconds(seconds, what):
+    """A timeout must be a number of seconds; say whose it is if not."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"{what}: timeout must be a number of seconds, "
+                        f"not {seconds!r}")
+    if seconds != seconds:
+        raise ValueError(f"{what}: timeout is NaN, not a number of seconds")
 
 
 def who(thread):
@@ -378,6 +388,9 @@ class Microthread(greenlet):
     def join(self, timeout=None):
         """Wait for the end; return the result or raise its error."""
         self._check_thread("join")
+        if getcurrent() is self and not self._done:
+            raise RuntimeError(f"{self!r} cannot join itself: it would wait "
+                               f"for ever")
         if not self._done:
             waiter = Waiter(getcurrent())
             if self._joiners is None:
@@ -492,6 +505,7 @@ def spawn(fn, *args, **kwargs):
 
 def sleep(seconds=0):
     """Let others run; ``sleep(0)`` just yields to everyone ready."""
+    check_seconds(seconds, "sleep()")
     hub = get_hub()
     waiter = Waiter(getcurrent())
     if seconds <= 0:

@@ -702,13 +702,19 @@ class EventLoop:
                 self._cancelled -= 1
             else:
                 due.append(timer)
-        for timer in due:
+        for index, timer in enumerate(due):
             if timer.cancelled or timer._entry is not None:
                 continue               # cancelled or re-armed in this pass
             if timer.when > now:
                 self._push_timer(timer)        # re-armed later: move it
-            else:
+                continue
+            try:
                 self._call(timer.callback, timer.args)
+            except BaseException:      # KeyboardInterrupt, SystemExit: the
+                for rest in due[index + 1:]:       # others stay due
+                    if not rest.cancelled and rest._entry is None:
+                        self._push_timer(rest)
+                raise
 
     def _run_ready(self):
         """Run the calls that were queued when this tick began, no more."""
