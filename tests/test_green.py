@@ -14,7 +14,7 @@ from microthread import (READ, WRITE, Timeout, callback, get_loop, sleep, spawn,
                          wait_fd)
 from microthread.green import GreenSocket, close, connect, listen
 from microthread.sendall import sendall
-from support import run_until
+from support import refusals_in_another_thread, run_until
 
 SIXTEEN_MIB = 16 * 1024 * 1024
 
@@ -531,4 +531,14 @@ def test_a_green_socket_refuses_a_timeout_that_is_no_duration(bad, error):
     with pytest.raises(error, match="GreenSocket"):
         GreenSocket(left, timeout=bad)
     left.close()
+    right.close()
+
+
+def test_closing_a_green_socket_from_another_os_thread_is_refused():
+    left, right = socket.socketpair()
+    green = GreenSocket(left)
+    errors = refusals_in_another_thread(green.close)
+    assert errors and "call_soon_threadsafe" in errors[0]
+    assert green.fileno() >= 0          # still open, still ours
+    green.close()
     right.close()

@@ -873,3 +873,20 @@ def test_a_report_that_raises_does_not_stop_the_detector(capfd):
         detector.disable()
     assert reported.is_set() and len(calls) >= 2
     assert "the report is broken" in capfd.readouterr().err
+
+
+def test_blocking_inside_a_callback_of_loop_run_is_refused():
+    loop = get_loop()
+    errors, order = [], []
+    loop.on_error = lambda callback, error: errors.append(str(error))
+
+    def blocks(name):
+        order.append(name)
+        sleep(0.01)                     # would make the hub rerun the loop
+        order.append(f"{name} end")
+
+    loop.call_soon(blocks, "a")
+    loop.call_soon(blocks, "b")
+    loop.run()
+    assert order == ["a", "b"]
+    assert len(errors) == 2 and all("loop.run()" in e for e in errors)

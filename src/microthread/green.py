@@ -21,6 +21,7 @@ import errno
 import os
 import select
 import socket
+import threading
 
 from .hub import Timeout, check_seconds, close_fd, wait_fd
 from .loop import get_loop
@@ -34,7 +35,7 @@ __all__ = ["GreenSocket", "connect", "listen", "close"]
 class GreenSocket:
     """A socket whose blocking calls switch to the hub instead of blocking."""
 
-    __slots__ = ("_sock", "_fd", "timeout", "_drained")
+    __slots__ = ("_sock", "_fd", "timeout", "_drained", "_loop")
 
     def __init__(self, sock, timeout=None):
         if timeout is None:             # keep what sock.settimeout() said;
@@ -48,7 +49,8 @@ class GreenSocket:
         self._fd = sock.fileno()
         self.timeout = timeout          # seconds for each call, None: no limit
         self._drained = False           # the last read emptied the buffer
-        get_loop().adopt(sock)          # a number only close() frees
+        self._loop = get_loop()
+        self._loop.adopt(sock)          # a number only close() frees
 
     def __repr__(self):
         return f"<GreenSocket fd={self._fd}>"
@@ -187,6 +189,12 @@ class GreenSocket:
 
     def close(self):
         """Close through the hub: waiters wake with an error naming the fd."""
+        if threading.get_ident() != self._loop.thread_ident:
+            raise RuntimeError(
+                f"cannot close {self!r} from OS thread "
+                f"{threading.get_ident()}: its waiters are microthreads of "
+                f"thread {self._loop.thread_ident}; hand it over with "
+                f"loop.call_soon_threadsafe(sock.close)")
         if self._sock.fileno() >= 0:
             self._drained = False       # a read now fails, never waits
             close_fd(self._fd)

@@ -212,6 +212,10 @@ class Hub(greenlet):
 
     def switch_out(self, thread, timeout):
         """Switch to the hub; with a timeout, re-arm thread's own timer."""
+        if self.loop.running:
+            fd, event = thread._mt_waiting
+            self._refuse_inside_run(
+                f"wait for {_EVENT_NAMES[event]} on fd {fd}")
         if timeout is None:
             return self.switch()
         if timeout != timeout:
@@ -232,6 +236,8 @@ class Hub(greenlet):
         if thread is self:
             raise RuntimeError(f"{what} inside the hub: a loop callback must "
                                f"not block; spawn a microthread instead")
+        if self.loop.running:
+            self._refuse_inside_run(what)
         timer = None
         if timeout is not None:
             check_seconds(timeout, what)
@@ -245,6 +251,12 @@ class Hub(greenlet):
             del self.parked[thread]
             if timer is not None:
                 timer.cancel()
+
+    def _refuse_inside_run(self, what):
+        raise RuntimeError(
+            f"{what} inside a callback of loop.run(): the hub would run the "
+            f"same loop again from inside it; let the hub run the loop, or "
+            f"spawn a microthread to do the waiting")
 
     def throw_into(self, thread, error):
         """Raise error in a parked greenlet (a timer or close does this)."""

@@ -257,6 +257,7 @@ class EventLoop:
         self.on_error = _print_error
         self.hub = None           # the hub that runs this loop, if any
         self.resyncs = 0          # kernel sets rebuilt after a disagreement
+        self.running = False      # inside run(), driven by its caller
         self._walking = None      # the callback list being dispatched
         self._dead = []           # watches of fds found closed, to report
         self._buried = []         # watches reported dead, to drop
@@ -286,10 +287,18 @@ class EventLoop:
         self._run_ready()
 
     def run(self):
-        """Run ticks until ``stop()`` or until nothing is left to wait on."""
+        """Run ticks until ``stop()`` or until nothing is left to wait on.
+
+        Its callbacks run in the caller's greenlet, so none may block: a
+        hub would run this loop again from inside it (``running`` says so).
+        """
         self._stopping = False
-        while not self._stopping and not self.idle_forever():
-            self.run_once()
+        self.running = True
+        try:
+            while not self._stopping and not self.idle_forever():
+                self.run_once()
+        finally:
+            self.running = False
 
     def stop(self):
         self._stopping = True
