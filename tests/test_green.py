@@ -542,3 +542,13 @@ def test_closing_a_green_socket_from_another_os_thread_is_refused():
     assert green.fileno() >= 0          # still open, still ours
     green.close()
     right.close()
+
+
+def test_listening_on_a_port_in_use_names_it_and_leaks_no_socket():
+    taken = listen()
+    port = taken.socket.getsockname()[1]
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
+        listen(("127.0.0.1", port))
+    assert len(os.listdir("/proc/self/fd")) == before
+    taken.close()

@@ -890,3 +890,21 @@ def test_blocking_inside_a_callback_of_loop_run_is_refused():
     loop.run()
     assert order == ["a", "b"]
     assert len(errors) == 2 and all("loop.run()" in e for e in errors)
+
+
+def test_a_microthread_that_forks_goes_on_and_ends_in_the_child():
+    def work():
+        pid = os.fork()
+        if pid == 0:
+            sleep(0.01)                 # a wait on the child's own hub
+            return "child"
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    parent = os.getpid()
+    try:
+        result = spawn(work).join(timeout=10)
+    finally:
+        if os.getpid() != parent:       # the child's main: never return
+            os._exit(0 if sys.exc_info()[0] is None and result == "child"
+                     else 99)
+    assert result == 0                  # the child's exit status

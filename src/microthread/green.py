@@ -213,8 +213,13 @@ def listen(address=("127.0.0.1", 0), backlog=1024, reuse_port=False):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
-    sock.listen(backlog)
+    try:
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as error:
+        sock.close()
+        raise OSError(error.errno, f"cannot listen on {address[0]}:"
+                                   f"{address[1]}: {error.strerror}") from None
     return GreenSocket(sock)
 
 

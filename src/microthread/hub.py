@@ -451,7 +451,12 @@ _forker = None
 def _forked():
     global _generation, _forker
     _generation += 1
-    _forker = getcurrent()
+    _forker = root = getcurrent()
+    while root.parent is not None:
+        root = root.parent
+    if _forker is not root:
+        _forker.parent = root     # it ends into the child's main greenlet,
+                                  # not into the parent's hub copy
 
 
 os.register_at_fork(after_in_child=_forked)
