@@ -21,9 +21,8 @@ import errno
 import os
 import select
 import socket
-import threading
 
-from .hub import Timeout, check_seconds, close_fd, wait_fd
+from .hub import Timeout, check_seconds, check_thread, close_fd, wait_fd
 from .loop import get_loop
 from .offload import run_in_thread
 from .pollers import READ, WRITE
@@ -189,12 +188,7 @@ class GreenSocket:
 
     def close(self):
         """Close through the hub: waiters wake with an error naming the fd."""
-        if threading.get_ident() != self._loop.thread_ident:
-            raise RuntimeError(
-                f"cannot close {self!r} from OS thread "
-                f"{threading.get_ident()}: its waiters are microthreads of "
-                f"thread {self._loop.thread_ident}; hand it over with "
-                f"loop.call_soon_threadsafe(sock.close)")
+        check_thread(self._loop.thread_ident, f"close {self!r}")
         if self._sock.fileno() >= 0:
             self._drained = False       # a read now fails, never waits
             close_fd(self._fd)

@@ -309,6 +309,17 @@ class Hub(greenlet):
                 "(no fd, timer or pending call): " + "; ".join(lines))
 
 
+def check_thread(owner, what):
+    """Refuse ``what`` unless called from OS thread ``owner``: greenlets,
+    and whatever wakes them, belong to the thread that made them."""
+    here = threading.get_ident()
+    if here != owner:
+        raise RuntimeError(
+            f"cannot {what} from OS thread {here}: greenlets are bound to "
+            f"the thread that made them ({owner}); hand the call over with "
+            f"loop.call_soon_threadsafe")
+
+
 def check_seconds(seconds, what):
     """A timeout must be a number of seconds; say whose it is if not."""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
@@ -433,12 +444,7 @@ class Microthread(greenlet):
 
     def _check_thread(self, action):
         _check_not_inherited(self, action)
-        if threading.get_ident() != self._hub.thread_ident:
-            raise RuntimeError(
-                f"cannot {action} {self!r} from OS thread "
-                f"{threading.get_ident()}: greenlets are bound to the thread "
-                f"that made them ({self._hub.thread_ident}); hand the work "
-                f"over with loop.call_soon_threadsafe")
+        check_thread(self._hub.thread_ident, f"{action} {self!r}")
 
 
 # Bumped in a forked child: the hubs and microthreads made before the fork

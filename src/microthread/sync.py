@@ -24,7 +24,7 @@ import time
 
 from greenlet import getcurrent
 
-from .hub import Waiter, get_hub
+from .hub import Waiter, check_thread, get_hub
 
 __all__ = ["Event", "Lock", "Queue", "QueueEmpty", "QueueFull"]
 
@@ -41,11 +41,8 @@ class Event:
         return self._flag
 
     def set(self):
-        if self._waiters and self._thread != threading.get_ident():
-            raise RuntimeError(
-                f"Event.set() from OS thread {threading.get_ident()}, but its "
-                f"waiters are microthreads of thread {self._thread}: hand it "
-                f"over with loop.call_soon_threadsafe(event.set)")
+        if self._waiters:
+            check_thread(self._thread, "call Event.set()")
         self._flag = True
         loop = get_hub().loop
         for waiter in self._waiters:
@@ -167,12 +164,8 @@ class Queue:
 
     def _check_thread(self, what):
         """Waiters are microthreads of one OS thread; only it may wake them."""
-        if ((self._getters or self._putters)
-                and self._thread != threading.get_ident()):
-            raise RuntimeError(
-                f"Queue.{what}() from OS thread {threading.get_ident()}, but "
-                f"its waiters are microthreads of thread {self._thread}: hand "
-                f"it over with loop.call_soon_threadsafe(queue.{what}, ...)")
+        if self._getters or self._putters:
+            check_thread(self._thread, f"call Queue.{what}()")
 
     def _wait_for_reserved_item(self, timeout):
         """Park until a put reserves an item for us; keep the promise even
