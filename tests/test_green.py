@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from microthread import (READ, WRITE, Timeout, callback, get_loop, sleep, spawn,
-                         wait_fd)
+from microthread import (READ, WRITE, FdClosedError, Timeout, callback,
+                         get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket, close, connect, listen
 from microthread.sendall import sendall
 from support import refusals_in_another_thread, run_until
@@ -551,6 +551,20 @@ def test_closing_a_green_socket_from_another_os_thread_is_refused():
     assert errors and "call_soon_threadsafe" in errors[0]
     assert green.fileno() >= 0          # still open, still ours
     green.close()
+    right.close()
+
+
+def test_closing_a_plain_socket_another_threads_microthread_reads_is_refused():
+    import microthread
+    left, right = socket.socketpair()
+    reader = spawn(wait_fd, left.fileno(), READ, timeout=5)
+    sleep(0)                            # it waits on fd now, in our loop
+    errors = refusals_in_another_thread(lambda: microthread.close(left))
+    assert errors and f"close fd {left.fileno()}" in errors[0]
+    assert left.fileno() >= 0           # still open: the reader can wake
+    microthread.close(left)             # from its own thread: woken
+    with pytest.raises(FdClosedError):
+        reader.join()
     right.close()
 
 

@@ -547,6 +547,35 @@ def test_setting_an_event_from_another_os_thread_is_refused_not_lost():
     setter.join()
 
 
+def test_waiting_on_one_event_from_two_os_threads_is_refused():
+    event = Event()
+    waiter = spawn(event.wait, timeout=5)
+    sleep(0)
+    errors = refusals_in_another_thread(lambda: event.wait(timeout=1))
+    assert errors and "Event.wait" in errors[0]
+    event.set()                         # the set wakes the waiter it has
+    assert waiter.join() is True
+
+
+def test_acquiring_a_lock_held_in_another_os_thread_is_refused():
+    lock = Lock()
+    lock.acquire()
+    errors = refusals_in_another_thread(lambda: lock.acquire(timeout=1))
+    assert errors and "Lock.acquire" in errors[0]
+    lock.release()
+    assert not lock.locked()
+
+
+def test_a_timeout_used_again_says_whether_this_block_fired():
+    deadline = Timeout(0.01, quiet=True)
+    with deadline:
+        sleep(1)
+    assert deadline.fired
+    with deadline:
+        sleep(0)
+    assert not deadline.fired
+
+
 @pytest.mark.parametrize("args", [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)])
 def test_spawn_passes_any_number_of_arguments(args):
     assert spawn(lambda *got: got, *args).join() == args

@@ -374,6 +374,12 @@ def test_unknown_poller_name_is_refused():
         EventLoop("nope")
 
 
+def test_a_bad_poller_in_the_environment_names_the_variable(monkeypatch):
+    monkeypatch.setenv("MICROTHREAD_POLLER", "Epoll")
+    with pytest.raises(ValueError, match=r"\$MICROTHREAD_POLLER: .*'Epoll'"):
+        EventLoop()
+
+
 def test_poller_is_chosen_by_environment(monkeypatch):
     monkeypatch.setenv("MICROTHREAD_POLLER", "select")
     loop = EventLoop()

@@ -23,7 +23,7 @@ import select
 import socket
 
 from .hub import Timeout, check_seconds, check_thread, close_fd, wait_fd
-from .loop import get_loop
+from .loop import get_loop, loops_watching
 from .offload import run_in_thread
 from .pollers import READ, WRITE
 from .sendall import sendall
@@ -251,7 +251,11 @@ def close(sock):
     if isinstance(sock, GreenSocket):
         sock.close()
     elif sock.fileno() >= 0:
-        close_fd(sock.fileno())
+        fd = sock.fileno()
+        for loop in loops_watching(fd):
+            check_thread(loop.thread_ident,
+                         f"close fd {fd}, which another thread's loop watches,")
+        close_fd(fd)
         sock.close()
 
 

@@ -76,6 +76,7 @@ class Timeout(BaseException):
         return f"timed out after {self.seconds} s{what}"
 
     def __enter__(self):
+        self.fired = False    # a Timeout may guard one block after another
         if self.seconds is not None:
             hub = get_hub()
             self._timer = hub.loop.call_later(

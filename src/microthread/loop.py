@@ -821,6 +821,13 @@ def get_loop():
     return loop
 
 
+def loops_watching(fd):
+    """Every open loop of this process with a callback on fd: closing fd is
+    the business of each one's thread, since its waiters must wake."""
+    return [loop for loop in list(_loops) if not loop.closed and
+            (loop.has_callbacks(fd, READ) or loop.has_callbacks(fd, WRITE))]
+
+
 def current_loop():
     """This OS thread's loop if it has one, else None (makes none)."""
     return getattr(_local, "loop", None)

@@ -246,12 +246,15 @@ def available():
 
 def make_poller(name=None):
     """Build the poller called ``name``, $MICROTHREAD_POLLER, or the best."""
-    name = name or os.environ.get("MICROTHREAD_POLLER") or available()[0]
+    chosen = name or os.environ.get("MICROTHREAD_POLLER")
+    source = "" if name else "$MICROTHREAD_POLLER: "
+    name = chosen or available()[0]
     if name not in _BACKENDS:
-        raise ValueError(f"unknown poller {name!r}; choose one of {names()}")
+        raise ValueError(f"{source}unknown poller {name!r}; "
+                         f"choose one of {names()}")
     if name not in available():
-        raise ValueError(f"poller {name!r} is not available on this platform;"
-                         f" this one has {available()}")
+        raise ValueError(f"{source}poller {name!r} is not available on this "
+                         f"platform; this one has {available()}")
     return _BACKENDS[name][0]()
 
 

@@ -55,6 +55,8 @@ class Event:
     def wait(self, timeout=None):
         """Return once the flag is set; Timeout after ``timeout`` seconds."""
         if not self._flag:
+            if self._waiters:       # one set() must be able to wake them all
+                check_thread(self._thread, "call Event.wait()")
             self._thread = threading.get_ident()
             _park(self._waiters, "Event.wait()", timeout)
         return True
@@ -66,6 +68,7 @@ class Lock:
     def __init__(self):
         self._owner = None
         self._waiters = collections.deque()
+        self._thread = None       # the OS thread of its owner and waiters
 
     def locked(self):
         return self._owner is not None
@@ -74,6 +77,9 @@ class Lock:
         current = getcurrent()
         if self._owner is current:
             raise RuntimeError(f"Lock is not re-entrant: {current!r} holds it")
+        if self._owner is not None or self._waiters:    # a release hands
+            check_thread(self._thread, "call Lock.acquire()")   # it over
+        self._thread = threading.get_ident()
         if self._owner is None and not self._waiters:
             self._owner = current
             return True
