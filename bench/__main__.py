@@ -5,6 +5,9 @@
 
 The full run takes about ten minutes on two cores.  Servers whose library
 is not installed (gevent, uvloop) are left out, and the data file says so.
+Beside each part it measured, the data file records the fingerprint of the
+code it measured (deckext.fingerprint); a part kept from an earlier run
+keeps the fingerprint it was measured on, so a slide can tell.
 """
 
 import argparse
@@ -15,10 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from deckext.fingerprint import fingerprint
+
 from . import echo, machine, memory, micro
 from .servers import all_servers, available
 
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path("slides/data/bench.json")
+PARTS = ["micro", "memory", "echo", "c10k"]
 ECHO_KINDS = ["green", "green-timeout", "callback", "threads",
               "asyncio-streams", "asyncio-protocol", "uvloop", "gevent",
               "green-eager", "greenlet-bare"]
@@ -33,7 +40,7 @@ def parse_args(argv=None):
                         help="data file to write (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run that only proves the harness works")
-    parser.add_argument("--parts", default="micro,memory,echo,c10k",
+    parser.add_argument("--parts", default=",".join(PARTS),
                         help="comma-separated parts to run (default: all); "
                              "the others keep their values from --out")
     parser.add_argument("--seconds", type=float, default=5.0,
@@ -64,16 +71,18 @@ def run(options):
     setup = settings(options)
     parts = set(options.parts.split(","))
     data = {}
-    if options.out.exists() and parts != {"micro", "memory", "echo", "c10k"}:
+    if options.out.exists() and parts != set(PARTS):
         data = json.loads(options.out.read_text())
-    data["meta"] = machine.describe()
+    data["meta"] = {**machine.describe(),
+                    "code": code_measured(data.get("meta", {}), parts)}
     data["meta"]["load_before"] = [round(x, 2) for x in os.getloadavg()]
     kinds = [kind for kind in ECHO_KINDS if available(kind)]
     data["meta"]["settings"] = {**setup, "client_cpu": echo.cpus()[0],
                                 "server_cpu": echo.cpus()[1],
                                 "left_out": [k for k in ECHO_KINDS
                                              if k not in kinds]}
-    data["labels"] = {"micro": micro.labels(), "memory": memory.KINDS,
+    data["labels"] = {"micro": micro.labels(), "micro_includes": micro.includes(),
+                      "memory": memory.KINDS,
                       "servers": {k: v[0] for k, v in all_servers().items()}}
     if "micro" in parts:
         started = time.monotonic()
@@ -95,6 +104,16 @@ def run(options):
                                  setup["c10k"], setup["c10k_rounds"], progress)
     data["meta"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return data
+
+
+def code_measured(old_meta, parts):
+    """The fingerprint of this tree for the parts measured now; the others
+    keep theirs (None: measured before fingerprints were recorded)."""
+    code = fingerprint(ROOT)
+    kept = old_meta.get("code", {}).get("parts", {})
+    return {"files": code["files"],
+            "parts": {part: code["fingerprint"] if part in parts
+                      else kept.get(part) for part in PARTS}}
 
 
 def write(data, out):

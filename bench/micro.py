@@ -1,11 +1,14 @@
 """Micro-costs: what one step of each kind of switching costs, in ns.
 
-The slide 用户级线程 says "好处：开销小"; this is the ladder behind it, from
-a Python function call to a hop between two processes.  Each figure is the
-median of several repeats of a timed loop.  Thread and process hops are
-measured pinned to one CPU (a real context switch on every hop) and
-unpinned (the two sides may run on two cores and wake each other across
-them).
+The slide 用户级线程 says "好处：开销小"; this is the ladder behind it, and
+it compares like with like.  Switches: a greenlet switch against a hop
+between two OS threads and between two processes, each pinned to one CPU
+so that every hop is a real context switch (the thread hop also hands the
+GIL over).  Wakeups: a thread blocked in ``recv`` against a microthread in
+``wait_fd``, both woken by the same one-byte ``send`` on a socketpair.
+Then the references: a Python call and a system call on their own.  Each
+figure is the median of several repeats of a timed loop; every label says
+what its step includes.
 """
 
 import os
@@ -18,7 +21,7 @@ import timeit
 
 from greenlet import greenlet
 
-from microthread import WRITE, wait_fd
+from microthread import READ, WRITE, spawn, wait_fd
 from microthread.loop import current_loop, get_loop, set_loop
 
 from .servers import EagerLoop
@@ -168,6 +171,78 @@ def process_hop(count):
             os.close(fd)
 
 
+def _socket_bounce(sock, rounds):
+    for _ in range(rounds):
+        sock.recv(1)
+        sock.send(b"x")
+
+
+def thread_wakeup(count):
+    """One wakeup: a thread blocked in recv, woken by the other's send.
+
+    Two OS threads bounce a byte over a socketpair; each hop is a send, a
+    context switch into the thread blocked in recv, and a GIL hand-off.
+    """
+    left, right = socket.socketpair()
+    rounds = count // 2
+    peer = threading.Thread(target=_socket_bounce, args=(right, rounds))
+    peer.start()
+    try:
+        start = time.perf_counter()
+        for _ in range(rounds):
+            left.send(b"x")
+            left.recv(1)
+        return time.perf_counter() - start
+    finally:
+        left.close()        # first: a peer still in recv gets EOF, not a hang
+        peer.join()
+        right.close()
+
+
+def _green_bounce(sock, rounds):
+    fd = sock.fileno()
+    for _ in range(rounds):
+        wait_fd(fd, READ)
+        sock.recv(1)
+        sock.send(b"x")
+
+
+def wait_fd_wakeup(count):
+    """One wakeup: a microthread in wait_fd, woken by the other's send.
+
+    The same bounce as thread_wakeup, between two microthreads of one hub:
+    each hop is a send, a switch to the hub, its epoll_wait, and a switch
+    into the microthread whose fd became readable.  The sockets are adopted,
+    as a GreenSocket's are, so no wait re-asserts its kernel interest.
+    """
+    previous = current_loop()
+    set_loop(None)
+    left, right = socket.socketpair()
+    try:
+        for sock in (left, right):
+            sock.setblocking(False)
+            get_loop().adopt(sock)
+        rounds = count // 2
+        peer = spawn(_green_bounce, right, rounds)
+        fd = left.fileno()
+        start = time.perf_counter()
+        for _ in range(rounds):
+            left.send(b"x")
+            wait_fd(fd, READ)
+            left.recv(1)
+        elapsed = time.perf_counter() - start
+        peer.join()
+        return elapsed
+    finally:
+        loop = current_loop()
+        for sock in (left, right):
+            loop.forget_fd(sock.fileno())
+        loop.close()
+        set_loop(previous)
+        left.close()
+        right.close()
+
+
 def pinned(run):
     """run, with this process (and what it starts) on one CPU."""
     def run_pinned(count):
@@ -180,27 +255,37 @@ def pinned(run):
     return run_pinned
 
 
-# key -> (label on the slide, run(count), ops per repeat at scale 1)
+# key -> (label on the slide, what one step includes, run(count), ops per
+# repeat at scale 1).  The switches and the wakeups run pinned to one CPU.
 MEASURES = {
-    "function_call_ns": ("Python 函数调用", function_call, 1_000_000),
-    "generator_send_ns": ("生成器 send", generator_send, 1_000_000),
-    "greenlet_switch_ns": ("greenlet 切换", greenlet_switch, 400_000),
-    "getppid_ns": ("系统调用 os.getppid", getppid, 400_000),
-    "epoll_poll0_ns": ("空 epoll.poll(0)", epoll_poll0, 400_000),
-    "wait_fd_ns": ("wait_fd 经 hub 一个来回", wait_fd_round_trip, 100_000),
-    "wait_fd_eager_ns": ("wait_fd, 每次 epoll_ctl", wait_fd_eager, 100_000),
-    "socketpair_ns": ("socketpair send+recv", socketpair_send_recv, 100_000),
-    "thread_hop_pinned_ns": ("线程切换 (同一 CPU)", pinned(thread_hop), 20_000),
-    "thread_hop_ns": ("线程切换 (不绑 CPU)", thread_hop, 20_000),
-    "process_hop_pinned_ns": ("进程切换 (同一 CPU)", pinned(process_hop), 20_000),
-    "process_hop_ns": ("进程切换 (不绑 CPU)", process_hop, 20_000),
+    "function_call_ns": ("Python 函数调用", "", function_call, 1_000_000),
+    "generator_send_ns": ("生成器 send", "", generator_send, 1_000_000),
+    "greenlet_switch_ns": ("greenlet 切换", "同一线程里换栈，不进内核",
+                           pinned(greenlet_switch), 400_000),
+    "getppid_ns": ("系统调用 os.getppid", "进一次内核再出来", getppid, 400_000),
+    "epoll_poll0_ns": ("空 epoll.poll(0)", "", epoll_poll0, 400_000),
+    "wait_fd_ns": ("wait_fd 经 hub 一个来回", "fd 已就绪：登记、epoll_wait、切换两次",
+                   wait_fd_round_trip, 100_000),
+    "wait_fd_eager_ns": ("wait_fd, 每次 epoll_ctl", "同上，另加两次 epoll_ctl",
+                         wait_fd_eager, 100_000),
+    "socketpair_ns": ("socketpair send+recv", "", socketpair_send_recv, 100_000),
+    "thread_hop_pinned_ns": ("线程切换 (同一 CPU)", "管道写、读，内核换线程，交接 GIL",
+                             pinned(thread_hop), 20_000),
+    "thread_hop_ns": ("线程切换 (不绑 CPU)", "同上，跨 CPU 唤醒", thread_hop, 20_000),
+    "process_hop_pinned_ns": ("进程切换 (同一 CPU)", "管道写、读，内核换进程",
+                              pinned(process_hop), 20_000),
+    "process_hop_ns": ("进程切换 (不绑 CPU)", "同上，跨 CPU 唤醒", process_hop, 20_000),
+    "thread_wakeup_ns": ("线程在 recv 里被唤醒", "send、recv，内核换线程，交接 GIL",
+                         pinned(thread_wakeup), 20_000),
+    "wait_fd_wakeup_ns": ("微线程在 wait_fd 里被唤醒", "send、recv，epoll_wait，切换两次",
+                          pinned(wait_fd_wakeup), 20_000),
 }
 
 
 def measure(scale=1.0, repeats=7, only=None):
     """Every micro-cost in ns/op: {key: median}."""
     results = {}
-    for key, (_, run, count) in MEASURES.items():
+    for key, (_, _, run, count) in MEASURES.items():
         if only is not None and key not in only:
             continue
         results[key] = round(median_ns(run, max(2, int(count * scale)),
@@ -209,4 +294,9 @@ def measure(scale=1.0, repeats=7, only=None):
 
 
 def labels():
-    return {key: label for key, (label, _, _) in MEASURES.items()}
+    return {key: label for key, (label, _, _, _) in MEASURES.items()}
+
+
+def includes():
+    """What one step of each measure includes, where its label does not say."""
+    return {key: what for key, (_, what, _, _) in MEASURES.items() if what}

@@ -4,12 +4,18 @@ As curio runs its own tests, every test here runs with the blocking
 detector watching the hub: a test whose code holds the hub for longer than
 DETECTOR_THRESHOLD fails, unless it is marked ``hogs_hub`` (it hogs on
 purpose, to show starvation).
+
+The run ends with a warning naming ``make bench`` when the slides' numbers
+were measured on other code than this tree's (deckext.fingerprint): a
+warning, not a failure, so a runtime change lands without a benchmark run.
 """
 
 import socket
+from pathlib import Path
 
 import pytest
 
+from deckext.fingerprint import stale_warning
 from microthread import detector, pollers
 from microthread import loop as loop_module
 from microthread.loop import EventLoop, set_loop
@@ -78,3 +84,11 @@ def loop(poller_name):
     loop = EventLoop(poller_name)
     yield loop
     loop.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    warning = stale_warning(Path(__file__).resolve().parents[1],
+                            'slides/data/bench.json')
+    if warning:
+        terminalreporter.write_sep('=', 'benchmark numbers', yellow=True)
+        terminalreporter.write_line(warning, yellow=True, bold=True)

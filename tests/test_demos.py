@@ -47,14 +47,18 @@ def test_yielding_lets_the_heartbeat_tick_every_round():
     assert trace == [f"{who} {n}" for n in range(5) for who in ("hog", "beat")]
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
-                    reason="needs CPU affinity")
-def test_two_processes_pinned_to_one_cpu_both_make_progress():
-    from microthread.demos.scheduling import pinned_processes_both_progress
-    first, second = pinned_processes_both_progress(seconds=0.5, samples=5)
-    for counts in (first, second):
-        assert len(counts) == 5
-        assert counts == sorted(counts) and counts[-1] > counts[0]
+def test_runs_one_after_the_other_hand_off_once_and_do_not_overlap():
+    from microthread.demos.scheduling import Run, handoffs, overlap
+    first = Run(0.0, [0.1, 0.2, 0.3])
+    then = Run(0.3, [0.4, 0.5, 0.6])
+    assert handoffs(first, then) == 1 and overlap(first, then) == 0.0
+
+
+def test_runs_that_take_turns_hand_off_at_every_mark_and_overlap():
+    from microthread.demos.scheduling import Run, handoffs, overlap
+    a = Run(0.0, [0.1, 0.3, 0.5])
+    b = Run(0.05, [0.2, 0.4, 0.6])
+    assert handoffs(a, b) == 5 and overlap(a, b) == 0.45
 
 
 def test_a_thread_blocked_in_recv_uses_almost_no_cpu():

@@ -7,14 +7,17 @@ packages: without them the harness leaves their servers out.
 """
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from deckext.fingerprint import fingerprint
 from microthread import WRITE, wait_fd
 from microthread.loop import EventLoop, current_loop, set_loop
 
@@ -52,6 +55,14 @@ def test_quick_run_writes_every_section_with_its_machine(quick_run):
     assert set(quick_run["micro"]) == set(micro.MEASURES)
 
 
+def test_quick_run_records_the_code_every_part_measured(quick_run):
+    code = quick_run["meta"]["code"]
+    assert code["parts"] == dict.fromkeys(["micro", "memory", "echo", "c10k"],
+                                          fingerprint(ROOT)["fingerprint"])
+    assert "bench/micro.py" in code["files"]
+    assert "src/microthread/hub.py" in code["files"]
+
+
 def test_quick_run_measures_our_servers_and_asyncio_always(quick_run):
     table = quick_run["echo"]["n2"]
     expected = [k for k in ECHO_KINDS if k in OURS_AND_ASYNCIO or available(k)]
@@ -72,6 +83,26 @@ def test_quick_run_measures_our_servers_and_asyncio_always(quick_run):
 def test_left_out_servers_are_named_in_the_data(quick_run):
     left_out = quick_run["meta"]["settings"]["left_out"]
     assert left_out == [k for k in ECHO_KINDS if not available(k)]
+
+
+@pytest.mark.parametrize("run", [micro.thread_wakeup, micro.wait_fd_wakeup])
+def test_the_wakeup_measures_leave_no_fd_thread_or_loop_behind(run):
+    before = current_loop()
+    fds = sorted(os.listdir("/proc/self/fd"))
+    threads = threading.active_count()
+    assert run(200) > 0
+    assert sorted(os.listdir("/proc/self/fd")) == fds
+    assert threading.active_count() == threads
+    assert current_loop() is before
+
+
+def test_every_bar_of_the_ladder_says_what_one_step_includes():
+    ladder = ["greenlet_switch_ns", "thread_hop_pinned_ns", "process_hop_pinned_ns",
+              "thread_wakeup_ns", "wait_fd_wakeup_ns", "getppid_ns"]
+    includes = micro.includes()
+    assert all(includes.get(key) for key in ladder)
+    assert "GIL" in includes["thread_hop_pinned_ns"]
+    assert "GIL" in includes["thread_wakeup_ns"]
 
 
 def test_memory_of_parked_microthreads_is_measured_in_a_fresh_interpreter():

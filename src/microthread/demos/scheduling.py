@@ -10,59 +10,92 @@
   and its effect: how often two computing threads change hands.
 """
 
+import collections
+import contextlib
 import os
 import socket
 import sys
 import threading
 import time
 
-__all__ = ["pinned_processes_both_progress", "blocked_reader_cpu",
-           "switch_interval"]
+__all__ = ["pinned_processes", "overlap", "handoffs", "no_time_slicing",
+           "blocked_reader_cpu", "switch_interval", "gil_handoffs"]
 
 
-def pinned_processes_both_progress(seconds=0.5, samples=5):
-    """两个只算不等的进程绑在同一个 CPU 上：都在前进，靠的是抢占。
+class Run(collections.namedtuple("Run", "start marks")):
+    """One child's run: when it first ran on the CPU, and the times at
+    which it had used each further tenth of its CPU time (``CLOCK_MONOTONIC``)."""
 
-    Returns, for each process, its progress counter at each sample time.
-    """
+    @property
+    def end(self):
+        return self.marks[-1]
+
+    @property
+    def wall(self):
+        return self.end - self.start
+
+
+def pinned_processes(cpu_seconds=0.15, marks=10):
+    """两个只算不等的进程绑在同一个 CPU 上，各算 cpu_seconds 秒：
+    记下各自什么时候开始、每算完十分之一是什么时候。"""
     cpu = min(os.sched_getaffinity(0))
     pipes, pids = [], []
     for _ in range(2):
         reader, writer = os.pipe()
         pid = os.fork()
-        if pid == 0:                          # the child: count, report
+        if pid == 0:                          # the child: spin, report
             os.close(reader)
-            _count_and_report(cpu, writer, seconds, samples)
+            _spin_and_report(cpu, writer, cpu_seconds, marks)
         os.close(writer)
         pipes.append(reader)
         pids.append(pid)
-    counts = [_read_counts(reader) for reader in pipes]
+    times = [_read_times(reader) for reader in pipes]
     for pid in pids:
         os.waitpid(pid, 0)
-    return counts
+    return [Run(start, marks) for start, *marks in times]
 
 
-def _count_and_report(cpu, writer, seconds, samples):
-    """Child body: spin on one CPU, writing the counter at each sample."""
+def overlap(a, b):
+    """Seconds during which both runs had started and neither had ended."""
+    return min(a.end, b.end) - max(a.start, b.start)
+
+
+def handoffs(a, b):
+    """How often the lead changed: 1 if one ran to its end before the other."""
+    order = sorted([(t, "a") for t in a.marks] + [(t, "b") for t in b.marks])
+    return sum(x != y for (_, x), (_, y) in zip(order, order[1:]))
+
+
+@contextlib.contextmanager
+def no_time_slicing():
+    """Run the block, and the processes it forks, under SCHED_FIFO at one
+    priority: a runnable task keeps the CPU until it blocks or ends, so two
+    of them on one CPU run one after the other.  Needs CAP_SYS_NICE."""
+    before = os.sched_getscheduler(0), os.sched_getparam(0)
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     try:
-        os.sched_setaffinity(0, {cpu})
-        count, deadline = 0, time.monotonic() + seconds
-        step = seconds / samples
-        marks = [time.monotonic() + step * (i + 1) for i in range(samples)]
-        reports = []
-        while marks:
-            count += 1
-            if count % 1000 == 0 and time.monotonic() >= marks[0]:
-                reports.append(count)
-                marks.pop(0)
-            if count % 1000 == 0 and time.monotonic() > deadline + 5:
-                break                           # never run away
-        os.write(writer, (" ".join(map(str, reports)) + "\n").encode())
+        yield
+    finally:
+        os.sched_setscheduler(0, before[0], before[1])
+
+
+def _spin_and_report(cpu, writer, cpu_seconds, marks):
+    """Child body: spin on one CPU; report the start and every tenth."""
+    try:
+        os.sched_setaffinity(0, {cpu})        # from here on, only that CPU
+        start, used = time.monotonic(), time.thread_time()
+        times, spins = [], 0
+        while len(times) < marks and time.monotonic() < start + 10:
+            spins += 1
+            if (spins % 1000 == 0 and time.thread_time() - used
+                    >= cpu_seconds * (len(times) + 1) / marks):
+                times.append(time.monotonic())
+        os.write(writer, " ".join(map(repr, [start, *times])).encode())
     finally:
         os._exit(0)
 
 
-def _read_counts(reader):
+def _read_times(reader):
     chunks = []
     while True:
         chunk = os.read(reader, 4096)
@@ -70,14 +103,16 @@ def _read_counts(reader):
             break
         chunks.append(chunk)
     os.close(reader)
-    return [int(n) for n in b"".join(chunks).split()]
+    return [float(t) for t in b"".join(chunks).split()]
 
 
-def blocked_reader_cpu(wait_seconds=0.3):
+def blocked_reader_cpu(wait_seconds=0.3, busy=False):
     """线程阻塞在 recv 上：等待期间几乎不占 CPU，数据一到就被唤醒。
 
-    Returns (CPU seconds the reader used while blocked, wall seconds it
-    was blocked, what it read).
+    Returns (CPU seconds the reader used while waiting, wall seconds it
+    waited, what it read).  ``busy=True`` is the counterfactual: the same
+    reader asks a non-blocking socket again and again instead of sleeping
+    in the kernel, and burns a CPU for the whole wait.
     """
     left, right = socket.socketpair()
     result, started = {}, threading.Event()
@@ -86,19 +121,31 @@ def blocked_reader_cpu(wait_seconds=0.3):
         clock = time.pthread_getcpuclockid(threading.get_ident())
         before_cpu, before = time.clock_gettime(clock), time.monotonic()
         started.set()
-        result["data"] = left.recv(100)        # blocks in the kernel
+        result["data"] = _poll_recv(left) if busy else left.recv(100)
         result["cpu"] = time.clock_gettime(clock) - before_cpu
         result["wall"] = time.monotonic() - before
 
     thread = threading.Thread(target=reader)
     thread.start()
     started.wait(5)
-    time.sleep(wait_seconds)                   # let it sit blocked a while
+    time.sleep(wait_seconds)                   # let it sit waiting a while
     right.send(b"wake up")
     thread.join(5)
     left.close()
     right.close()
     return result["cpu"], result["wall"], result["data"]
+
+
+def _poll_recv(sock, give_up=10):
+    """recv without ever sleeping in the kernel: ask until data is there."""
+    sock.setblocking(False)
+    deadline = time.monotonic() + give_up
+    while time.monotonic() < deadline:
+        try:
+            return sock.recv(100)
+        except BlockingIOError:
+            pass
+    return b""
 
 
 def switch_interval():
@@ -131,10 +178,9 @@ def _run_both(work):
 
 
 if __name__ == "__main__":
-    first, second = pinned_processes_both_progress()
-    print("同一个 CPU 上两个进程的计数器（每 0.1 秒一次）:")
-    print("  A:", first)
-    print("  B:", second)
+    a, b = pinned_processes()
+    print(f"同一个 CPU 上的两个计算进程：运行区间重叠 {overlap(a, b):.3f} 秒"
+          f"（各跑了 {a.wall:.3f} 和 {b.wall:.3f} 秒），领先换手 {handoffs(a, b)} 次")
     cpu, wall, data = blocked_reader_cpu()
     print(f"阻塞在 recv 上 {wall:.3f} 秒，用了 CPU {cpu * 1000:.3f} 毫秒，"
           f"醒来读到 {data!r}")

@@ -40,11 +40,11 @@ def starve(rounds=3, yielding=False):
     return trace
 
 
-def catch_the_hog(threshold=0.05):
+def catch_the_hog(threshold=0.05, hog_seconds=5):
     """开着阻塞检测器，跑一个不让出的微线程：当场抓住它。"""
     reports = []
     def hog():
-        deadline = time.monotonic() + 5        # 最多霸占 5 秒
+        deadline = time.monotonic() + hog_seconds   # 最多霸占这么久
         while not reports and time.monotonic() < deadline:
             pass                               # 只算，不让出
     detector.enable(threshold, reports.append)
@@ -53,7 +53,7 @@ def catch_the_hog(threshold=0.05):
         spawn(hog).join()
     finally:
         detector.disable()
-    return reports[0]
+    return reports[0] if reports else None     # None：没抓到
 
 
 if __name__ == "__main__":

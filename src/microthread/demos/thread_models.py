@@ -6,6 +6,11 @@ every task as a microthread of one hub; M:N starts N OS threads with a hub
 each, and a dispatcher hands tasks to them through ``call_soon_threadsafe``
 -- a microthread is born on its hub's thread and never leaves it.
 
+What this proves is structure, not an effect of some cause, so its claim
+(``python -m microthread.demos run thread-models``) has no counterfactual:
+there is nothing to take away that would leave "the same check" standing,
+and ``--counterfactual`` says so and is skipped.
+
 >>> print(compare(tasks=4, hubs=2))
 1:1  任务做完 4/4，系统线程 4 个，hub 0 个，换过线程的 0 个
 M:1  任务做完 4/4，系统线程 1 个，hub 1 个，换过线程的 0 个

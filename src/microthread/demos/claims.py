@@ -1,0 +1,278 @@
+"""The claims the 实测 slides make, each checked twice: as it stands, and
+with its cause taken away.
+
+A proof that passes whether or not its claim is true proves nothing.  So
+each claim here is one observable and one test on it, run in two worlds:
+the world the slide shows, where the test must hold, and a counterfactual
+world that differs only by the cause the slide names (no time slicing, no
+Lock, no blocking call, ...), where the very same test must fail.  If it
+held in both, it would be measuring something else.
+
+``python -m microthread.demos list`` names the claims;
+``python -m microthread.demos run NAME [--counterfactual]`` runs one and
+prints a verdict line.  A check that cannot run here (no ``CAP_SYS_NICE``
+for ``SCHED_FIFO``, no fork) is skipped and says why; a claim that is a
+matter of structure, with no cause to remove, says so instead of
+pretending to a counterfactual.
+"""
+
+import contextlib
+import os
+import tempfile
+import threading
+import timeit
+from dataclasses import dataclass
+from typing import Callable
+
+from ..hub import sleep, spawn
+from . import address_space, blocking, race, scheduling, starvation
+from . import switch_points, thread_models
+from .database import create_players_db
+from .player import login, login_safe
+
+__all__ = ["Claim", "Outcome", "Skipped", "CLAIMS", "check"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check saw: whether the claim held, and the numbers behind it."""
+    holds: bool
+    evidence: str
+
+
+class Skipped(Exception):
+    """The check cannot run here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    slide: str                  # the title of the slide that makes it
+    says: str                   # the claim, as the slide puts it
+    without: str                # the cause the counterfactual removes
+                                # (None: a claim of structure has none)
+    check: Callable[[bool], Outcome]   # check(counterfactual) -> Outcome
+
+
+def check(name, counterfactual=False):
+    """Run claim ``name`` in its own world or in its counterfactual."""
+    return CLAIMS[name].check(counterfactual)
+
+
+# -- 进程与线程 ---------------------------------------------------------------
+
+def _preemption(counterfactual):
+    """Two CPU-bound processes pinned to one CPU both run at once only if
+    the kernel takes the CPU from one and gives it to the other."""
+    if not hasattr(os, "sched_setaffinity"):
+        raise Skipped("this system cannot pin a process to a CPU")
+    with contextlib.ExitStack() as world:
+        if counterfactual:
+            _enter_no_time_slicing(world)
+        a, b = scheduling.pinned_processes()
+    shared, changes = scheduling.overlap(a, b), scheduling.handoffs(a, b)
+    shorter = min(a.wall, b.wall)
+    return Outcome(shared > shorter / 2 and changes >= 3,
+                   f"两个进程的运行区间重叠 {max(shared, 0):.3f} 秒"
+                   f"（较短的一个跑了 {shorter:.3f} 秒），"
+                   f"进度领先换手 {changes} 次")
+
+
+def _enter_no_time_slicing(world):
+    try:
+        world.enter_context(scheduling.no_time_slicing())
+    except PermissionError:
+        raise Skipped("SCHED_FIFO needs CAP_SYS_NICE (run as root)") from None
+
+
+def _syscall_cost(counterfactual):
+    """os.getppid enters the kernel; (counterfactual) a Python function
+    that returns the same number does not."""
+    ppid = os.getppid()
+    trap = os.getppid if not counterfactual else (lambda: ppid)
+    def call():
+        pass
+    call_s = timeit.timeit(call, number=10**5)
+    trap_s = timeit.timeit(trap, number=10**5)
+    return Outcome(trap_s > 2 * call_s,
+                   f"10 万次：函数调用 {call_s * 1e3:.1f} 毫秒，"
+                   f"{'os.getppid' if not counterfactual else '返回同一个数的函数'}"
+                   f" {trap_s * 1e3:.1f} 毫秒")
+
+
+def _address_space(counterfactual):
+    """The writer is a forked child, or (counterfactual) a thread."""
+    seen, arrived = _seen_after_write("thread" if counterfactual else "fork")
+    return Outcome(not arrived, f"另一方写过之后，这边看到的是 {seen!r}")
+
+
+def _shared_memory(counterfactual):
+    """The writer is a thread, or (counterfactual) a forked child."""
+    seen, arrived = _seen_after_write("fork" if counterfactual else "thread")
+    return Outcome(arrived, f"另一方写过之后，这边看到的是 {seen!r}")
+
+
+def _seen_after_write(writer):
+    """What the caller sees after a "fork"ed child or a "thread" wrote,
+    and whether that write reached it."""
+    _need_fork()
+    if writer == "fork":
+        seen = address_space.child_write_is_invisible_to_parent()["parent sees"]
+    else:
+        seen = address_space.thread_write_is_visible()["main thread sees"]
+    return seen, seen == {"fork": "child", "thread": "thread"}[writer]
+
+
+def _thread_is_a_task(counterfactual):
+    """A thread has a kernel task of its own; a microthread (the
+    counterfactual) runs on its hub's thread and has none."""
+    if not os.path.isdir("/proc/self/task"):
+        raise Skipped("/proc/self/task is Linux's")
+    caller = threading.get_native_id()
+    if counterfactual:
+        tid = spawn(threading.get_native_id).join()
+        listed = str(tid) in os.listdir("/proc/self/task")
+    else:
+        seen = address_space.thread_is_a_kernel_task()   # looks from inside
+        tid, listed = seen["tid"], seen["listed"]
+    return Outcome(listed and tid != caller,
+                   f"调用者的任务号 {caller}，它在任务号 {tid} 上运行")
+
+
+def _blocked_reader(counterfactual):
+    """Waiting in the kernel, or (counterfactual) polling a non-blocking
+    socket: CPU used against wall time waited."""
+    cpu, wall, data = scheduling.blocked_reader_cpu(0.3, busy=counterfactual)
+    return Outcome(data == b"wake up" and cpu < 0.2 * wall,
+                   f"等了 {wall:.3f} 秒，用了 CPU {cpu:.3f} 秒，读到 {data!r}")
+
+
+def _need_fork():
+    if not hasattr(os, "fork"):
+        raise Skipped("this system has no fork")
+
+
+# -- 用户级线程与调度 ---------------------------------------------------------
+
+def _heartbeat(counterfactual):
+    """A blocking time.sleep, or (counterfactual) the hub's sleep."""
+    gap = blocking.heartbeat_gap(blocking=not counterfactual, pause=0.2)
+    return Outcome(gap >= 0.2, f"心跳最长间隔 {gap:.3f} 秒（等待 0.2 秒）")
+
+
+def _switch_interval(counterfactual):
+    """A switch interval of 0.1 ms, or (counterfactual) of 10 s."""
+    interval = 10.0 if counterfactual else 0.0001
+    changes = scheduling.gil_handoffs(interval)
+    return Outcome(changes >= 2,
+                   f"间隔 {interval} 秒，两个计算线程换手 {changes} 次")
+
+
+def _lost_update(counterfactual):
+    """Read, switch, write in four threads, or (counterfactual) under a Lock."""
+    total = (race.locked_update if counterfactual else race.lost_update)(4)
+    return Outcome(total < 4, f"4 个线程各加一，结果 {total}")
+
+
+def _starvation(counterfactual):
+    """A hog that never yields, or (counterfactual) one with sleep(0)."""
+    trace = starvation.starve(rounds=3, yielding=counterfactual)
+    first_beat = trace.index("beat 0")
+    return Outcome(first_beat == 3,
+                   f"心跳第一次跑在第 {first_beat + 1} 步：{' '.join(trace)}")
+
+
+def _detector(counterfactual):
+    """A 50 ms threshold, or (counterfactual) one above the hog's 0.3 s."""
+    if counterfactual:
+        found = starvation.catch_the_hog(threshold=1.0, hog_seconds=0.3)
+    else:
+        found = starvation.catch_the_hog(threshold=0.05, hog_seconds=5)
+    if found is None:
+        return Outcome(False, "检测器什么也没报告")
+    return Outcome("hog" in str(found.culprit),
+                   f"报告 {found.culprit} 霸占 hub {found.seconds:.2f} 秒，"
+                   f"在 {found.where}")
+
+
+def _thread_models(counterfactual):
+    if counterfactual:
+        raise Skipped("a claim of structure: there is no cause to take away")
+    lines = thread_models.compare(tasks=8, hubs=2).splitlines()
+    whole = all("任务做完 8/8" in line and "换过线程的 0 个" in line
+                for line in lines)
+    return Outcome(whole, "；".join(lines))
+
+
+# -- 线程安全：切换点 ---------------------------------------------------------
+
+def _switch_points(counterfactual):
+    """The calls that wait, or (counterfactual) their async twins."""
+    counts = switch_points.which_switch()
+    calls = (["async_execute_sql", "async_send"] if counterfactual
+             else ["execute_sql", "send"])
+    return Outcome(all(counts[call] >= 1 for call in calls),
+                   "，".join(f"{call} 切出去 {counts[call]} 次"
+                            for call in calls))
+
+
+def _player_race(counterfactual):
+    """login, or (counterfactual) login_safe, while another microthread
+    looks the player up."""
+    login_fn = login_safe if counterfactual else login
+    with tempfile.TemporaryDirectory() as folder:
+        db = create_players_db(os.path.join(folder, "players.sqlite"),
+                               [(1, "alice", 7)])
+        players, seen = {}, []
+
+        def look():
+            seen.append(repr(players.get(1)))     # as it is at the switch
+
+        thread = spawn(login_fn, players, 1, db)
+        spawn(look)
+        thread.join()
+        sleep(0)
+    return Outcome(seen[0].endswith("None level None>"),
+                   f"{login_fn.__name__} 的切换点上，别的微线程看到 {seen[0]}")
+
+
+CLAIMS = {claim.name: claim for claim in [
+    Claim("syscall-cost", "内核级 VS 用户级 - 实测：一次系统调用",
+          "进一次内核，比一次函数调用贵好几倍", "换成不进内核的函数",
+          _syscall_cost),
+    Claim("preemption", "进程 - 实测：抢占式调度",
+          "绑在同一个 CPU 上的两个计算进程同时在前进：内核抢占",
+          "SCHED_FIFO 同优先级，没有时间片", _preemption),
+    Claim("address-space", "进程 - 实测：独立的地址空间",
+          "子进程写的变量，父进程看不到", "改由线程来写", _address_space),
+    Claim("shared-memory", "线程 - 实测：共享的地址空间",
+          "线程写的变量，主线程马上看得到", "改由 fork 出的子进程来写",
+          _shared_memory),
+    Claim("thread-is-a-task", "线程 - 实测：共享的地址空间",
+          "线程是内核的一个任务，有自己的任务号", "改由微线程来运行",
+          _thread_is_a_task),
+    Claim("blocked-reader", "内核调度 - 实测：阻塞时不占 CPU",
+          "阻塞在 recv 上的线程几乎不用 CPU", "改成反复问非阻塞的 recv",
+          _blocked_reader),
+    Claim("heartbeat", "微线程 - 实测：阻塞调用卡住 hub",
+          "一个阻塞调用卡住整个 hub", "改用微线程的 sleep", _heartbeat),
+    Claim("switch-interval", "调度时机 - 实测：解释器的切换",
+          "解释器按 switchinterval 让计算线程换手", "切换间隔设成 10 秒",
+          _switch_interval),
+    Claim("lost-update", "抢占式 - 实测：丢失的更新",
+          "读和写之间被切换，更新就会丢", "用 Lock 包住读和写", _lost_update),
+    Claim("starvation", "协作式 - 实测：饥饿与让出",
+          "不让出的微线程跑完之前，别人一次也轮不到", "循环里加 sleep(0)",
+          _starvation),
+    Claim("detector", "协作式 - 实测：阻塞检测器",
+          "阻塞检测器抓住霸占 hub 的微线程", "阈值高于霸占的时间", _detector),
+    Claim("thread-models", "线程模型 - 实测：1:1、M:1、M:N",
+          "三种线程模型都做完工作，微线程从不换线程", None,
+          _thread_models),
+    Claim("switch-points", "识别何时会切换 - 实测",
+          "会等待的调用切换：execute_sql、send", "换成 async_ 版本",
+          _switch_points),
+    Claim("player-race", "线程安全 - 示例 - 时间线",
+          "切换点上，别的微线程看到半成品 player", "换成 login_safe",
+          _player_race),
+]}
