@@ -7,6 +7,7 @@ import signal
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -565,6 +566,28 @@ def test_closing_a_plain_socket_another_threads_microthread_reads_is_refused():
     microthread.close(left)             # from its own thread: woken
     with pytest.raises(FdClosedError):
         reader.join()
+    right.close()
+
+
+def test_closing_a_green_socket_a_microthread_of_another_thread_waits_on_is_refused():
+    from microthread.loop import loops_watching
+    left, right = socket.socketpair()
+    green = GreenSocket(left)
+    woke = []
+    reader = threading.Thread(target=lambda: woke.append(
+        wait_fd(left.fileno(), READ, timeout=5)))
+    reader.start()
+    for _ in range(500):                # until its loop watches the fd
+        if any(loop.thread_ident == reader.ident
+               for loop in loops_watching(left.fileno())):
+            break
+        time.sleep(0.01)
+    with pytest.raises(RuntimeError, match=f"close fd {left.fileno()}"):
+        green.close()                   # it would sleep on for ever
+    right.send(b"x")
+    reader.join(5)
+    assert woke == [None] and green.fileno() >= 0
+    green.close()
     right.close()
 
 

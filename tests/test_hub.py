@@ -937,3 +937,32 @@ def test_a_microthread_that_forks_goes_on_and_ends_in_the_child():
             os._exit(0 if sys.exc_info()[0] is None and result == "child"
                      else 99)
     assert result == 0                  # the child's exit status
+
+
+def test_a_timeout_entered_again_while_it_guards_a_block_is_refused():
+    deadline = Timeout(0.05)
+    with deadline:
+        with pytest.raises(RuntimeError, match="already guards a block"):
+            with deadline:
+                pass
+    sleep(0.1)                          # its one timer was cancelled
+
+
+@pytest.mark.parametrize("call, names", [
+    (lambda fd: wait_fd(fd, READ, timeout="1"), "on fd"),
+    (lambda fd: Timeout("1"), "Timeout"),
+    (lambda fd: Queue().put("x", timeout="1"), "Queue.put"),
+    (lambda fd: Queue("3"), "Queue maxsize"),
+    (lambda fd: spawn(5), "spawn"),
+])
+def test_a_value_of_the_wrong_type_is_refused_naming_the_call(
+        pair, call, names):
+    with pytest.raises(TypeError, match=names):
+        call(pair[0].fileno())
+    assert not get_hub().fd_waiters and not get_hub().parked
+
+
+def test_a_report_names_the_frame_even_when_its_path_has_a_comma():
+    report = detector.Report("hog", 0.1, [
+        '  File "/tmp/a,b/task.py", line 3, in hog\n    pass\n'])
+    assert report.where == "task.py:3 in hog"

@@ -552,3 +552,28 @@ def test_an_interrupt_from_a_timer_leaves_the_other_due_timers_due(loop):
         loop.run_once()
     loop.run_once()
     assert ran == ["after"]
+
+
+@pytest.mark.parametrize("use", ["register_fd", "call_soon", "call_later",
+                                 "run_once"])
+def test_a_closed_loop_refuses_work_on_every_backend(loop, use):
+    left, right = socket.socketpair()
+    loop.close()
+    calls = {"register_fd": lambda: loop.register_fd(left.fileno(),
+                                                     pollers.READ, print),
+             "call_soon": lambda: loop.call_soon(print),
+             "call_later": lambda: loop.call_later(0.01, print),
+             "run_once": loop.run_once}
+    with pytest.raises(RuntimeError, match="event loop .* is closed"):
+        calls[use]()
+    left.close()
+    right.close()
+
+
+def test_a_callback_that_cannot_be_called_is_refused_naming_the_fd(loop):
+    left, right = socket.socketpair()
+    with pytest.raises(TypeError, match=f"fd {left.fileno()}.*None"):
+        loop.register_fd(left.fileno(), pollers.READ, None)
+    assert not loop.has_callbacks(left.fileno(), pollers.READ)
+    left.close()
+    right.close()

@@ -12,6 +12,7 @@ the sampling thread does the rest.
 """
 
 import os
+import re
 import sys
 import threading
 import time
@@ -19,6 +20,9 @@ import traceback
 import weakref
 
 __all__ = ["enable", "disable", "attach", "Report", "enabled"]
+
+
+_FRAME = re.compile(r'File "(.*)", line (\d+), in (.*)')   # a stack line
 
 
 class Report:
@@ -35,9 +39,11 @@ class Report:
         if not self.stack:
             return "?"
         first = self.stack[-1].strip().splitlines()[0]  # File "f", line n, in g
-        path, line, function = (part.strip() for part in first.split(","))
-        return (f"{path[6:-1].rsplit('/', 1)[-1]}:{line[5:]}"
-                f" in {function[3:]}")
+        found = _FRAME.fullmatch(first)
+        if found is None:
+            return first
+        path, line, function = found.groups()
+        return f"{os.path.basename(path)}:{line} in {function}"
 
     def __str__(self):
         return (f"blocking detector: {self.culprit} held the hub for "

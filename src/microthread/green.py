@@ -190,6 +190,7 @@ class GreenSocket:
         """Close through the hub: waiters wake with an error naming the fd."""
         check_thread(self._loop.thread_ident, f"close {self!r}")
         if self._sock.fileno() >= 0:
+            _check_no_foreign_waiters(self._fd)
             self._drained = False       # a read now fails, never waits
             close_fd(self._fd)
             self._sock.close()
@@ -252,11 +253,16 @@ def close(sock):
         sock.close()
     elif sock.fileno() >= 0:
         fd = sock.fileno()
-        for loop in loops_watching(fd):
-            check_thread(loop.thread_ident,
-                         f"close fd {fd}, which another thread's loop watches,")
+        _check_no_foreign_waiters(fd)
         close_fd(fd)
         sock.close()
+
+
+def _check_no_foreign_waiters(fd):
+    """Closing fd must wake its waiters, and only their own thread can."""
+    for loop in loops_watching(fd):
+        check_thread(loop.thread_ident,
+                     f"close fd {fd}, which another thread's loop watches,")
 
 
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY}

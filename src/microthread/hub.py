@@ -63,6 +63,8 @@ class Timeout(BaseException):
     """
 
     def __init__(self, seconds=None, what=None, quiet=False):
+        if seconds is not None:
+            check_seconds(seconds, "Timeout")
         super().__init__(seconds, what)
         self.seconds = seconds
         self.what = what
@@ -76,6 +78,9 @@ class Timeout(BaseException):
         return f"timed out after {self.seconds} s{what}"
 
     def __enter__(self):
+        if self._timer is not None:     # its one timer would be lost
+            raise RuntimeError(f"Timeout({self.seconds}) already guards a "
+                               f"block; make a new Timeout for each block")
         self.fired = False    # a Timeout may guard one block after another
         if self.seconds is not None:
             hub = get_hub()
@@ -219,10 +224,9 @@ class Hub(greenlet):
                 f"wait for {_EVENT_NAMES[event]} on fd {fd}")
         if timeout is None:
             return self.switch()
-        if timeout != timeout:
+        if type(timeout) is not float or timeout != timeout:
             fd, event = thread._mt_waiting
-            raise ValueError(f"wait for {_EVENT_NAMES[event]} on fd {fd}: "
-                             f"timeout is NaN, not a number of seconds")
+            check_seconds(timeout, f"wait for {_EVENT_NAMES[event]} on fd {fd}")
         timer = self._timer_of(thread)
         timer.args = (thread, timeout)
         timer.rearm(self.loop.time() + timeout)
@@ -524,6 +528,8 @@ def wait_fd(fd, event, timeout=None):
 
 def spawn(fn, *args, **kwargs):
     """Start fn(*args, **kwargs) in a new microthread; returns its handle."""
+    if not callable(fn):
+        raise TypeError(f"spawn() needs a function to run, not {fn!r}")
     return Microthread(get_hub(), fn, args, kwargs)
 
 

@@ -307,6 +307,7 @@ class EventLoop:
 
     def register_fd(self, fd, event, callback):
         """登记：fd 上发生 event 时调用 callback。"""
+        self._check_usable(fd, callback)
         watch = self._fds.get(fd) or FdWatch(fd)  # fd 的掩码和回调表
         callbacks = watch.callbacks(event)
         if not watch.mask & event:                # 内核还没关注这个事件
@@ -393,6 +394,8 @@ class EventLoop:
 
     def call_soon(self, callback, *args):
         """Run callback(*args) in the next tick, after this tick's I/O."""
+        if self._closed:
+            self._refuse_closed(callback)
         handle = Handle(callback, args)
         self._ready.append(handle)
         return handle
@@ -401,6 +404,8 @@ class EventLoop:
         return self.call_at(self.time() + delay, callback, *args)
 
     def call_at(self, when, callback, *args):
+        if self._closed:
+            self._refuse_closed(callback)
         _check_deadline(when, callback)
         timer = Timer(self, when, callback, args)
         self._push_timer(timer)
@@ -416,9 +421,7 @@ class EventLoop:
         """
         with self._wake_lock:
             if self._closed:
-                raise RuntimeError(
-                    f"loop of thread {self.thread_ident} is closed; "
-                    f"cannot run {_name(callback)}")
+                self._refuse_closed(callback)
             handle = Handle(callback, args)
             self._ready.append(handle)      # deque.append is atomic
             self._wake()
@@ -441,6 +444,19 @@ class EventLoop:
         if self._ready or self._external or self._live > 1:
             return False                           # 1: the wakeup fd
         return self._next_deadline() in (None, math.inf)  # inf: never comes
+
+    def _check_usable(self, fd, callback):
+        """A closed loop, or a callback that cannot be called, fails now,
+        not at every later tick."""
+        if self._closed:
+            self._refuse_closed(callback)
+        if not callable(callback):
+            raise TypeError(f"callback for fd {fd} must be callable, "
+                            f"not {callback!r}")
+
+    def _refuse_closed(self, callback):
+        raise RuntimeError(f"event loop of thread {self.thread_ident} is "
+                           f"closed; cannot run {_name(callback)}")
 
     def _drop_cancelled_timers(self):
         """Rebuild the heap without cancelled or superseded entries.
@@ -510,6 +526,8 @@ class EventLoop:
 
     def _wait(self):
         """Poll for events, sleeping no longer than the next timer allows."""
+        if self._closed:
+            self._refuse_closed(self.run_once)
         self._after_dispatch()
         if self._ready or self._dead:
             timeout = 0

@@ -24,7 +24,7 @@ import time
 
 from greenlet import getcurrent
 
-from .hub import Waiter, check_thread, get_hub
+from .hub import Waiter, check_seconds, check_thread, get_hub
 
 __all__ = ["Event", "Lock", "Queue", "QueueEmpty", "QueueFull"]
 
@@ -125,6 +125,9 @@ class Queue:
     """
 
     def __init__(self, maxsize=0):
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
+            raise TypeError(f"Queue maxsize must be a whole number of items "
+                            f"(0: no limit), not {maxsize!r}")
         self.maxsize = maxsize
         self._items = collections.deque()
         self._reserved = 0        # items promised to getters already woken
@@ -194,8 +197,7 @@ class Queue:
 def _deadline(timeout, what):
     if timeout is None:
         return None
-    if timeout != timeout:
-        raise ValueError(f"{what}: timeout is NaN, not a number of seconds")
+    check_seconds(timeout, what)
     return time.monotonic() + timeout
 
 
