@@ -95,6 +95,28 @@ def test_a_check_that_crashes_is_an_error_never_a_refutation(
         capsys.readouterr().err
 
 
+@pytest.mark.parametrize("how", ["exit(1)", "None", "print"])
+def test_no_crash_anywhere_in_a_run_reads_as_a_verdict(monkeypatch, how):
+    claim = CLAIMS["lost-update"]
+    check = {"exit(1)": lambda cf: sys.exit(1),      # a check that exits
+             "None": lambda cf: None,                # returns no Outcome
+             "print": claim.check}[how]
+    monkeypatch.setitem(CLAIMS, "lost-update",
+                        type(claim)(**{**claim.__dict__, "check": check}))
+    if how == "print":                               # the verdict can't print
+        monkeypatch.setattr(cli, "_say", lambda line: line.encode("ascii"))
+    assert cli.main(["run", "lost-update"]) == 4
+
+
+def test_a_verdict_reaches_a_terminal_that_cannot_show_chinese():
+    done = subprocess.run(
+        [sys.executable, "-m", "microthread.demos", "run", "lost-update"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == HOLDS, done.stderr
+    assert done.stdout.startswith("lost-update: holds \\u2014 ")
+
+
 def test_a_skipped_check_exits_3_and_says_why(monkeypatch, capsys):
     def cannot(counterfactual):
         raise Skipped("no such capability here")

@@ -275,6 +275,15 @@ def report_false_claims(app, doctree):
         slide = section[0].astext() if section is not None else '?'
         logger.error('bench-claim: the data contradicts a claim on slide %r: %s',
                      slide, false, location=node)
+        node += nodes.raw('', f'<strong class="bench-false" style="{FALSE_STYLE}">'
+                              '（数据不支持这句话）</strong>', format='html')
+        app._bench_false_claims = getattr(app, '_bench_false_claims', 0) + 1
+
+
+def fail_on_false_claims(app, error):
+    """A false claim fails every build, not only the strict one (-W)."""
+    if error is None and getattr(app, '_bench_false_claims', 0):
+        app.statuscode = 1
 
 
 # -- tables, charts and the source line ----------------------------------------
@@ -466,6 +475,7 @@ def note_stale_code(app):
                     color='darkred')
 
 
+FALSE_STYLE = 'color: #b00020; font-weight: bold'
 SOURCE_STYLE = 'font-size: 14px; color: #777; margin: 6px 0 0 0; line-height: 1.3'
 STALE_STYLE = 'color: #b3261e; font-weight: bold'
 TABLE_STYLE = ('border-collapse: collapse; font-size: 18px; line-height: 1.25; '
@@ -579,5 +589,6 @@ def setup(app):
     app.add_directive('bench-chart', BenchChart)
     app.add_directive('bench-source', BenchSource)
     app.connect('doctree-read', report_false_claims)
+    app.connect('build-finished', fail_on_false_claims)
     app.connect('builder-inited', note_stale_code)
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -127,8 +127,9 @@ def test_the_ladder_has_group_headings_what_each_bar_includes_and_a_named_log_ax
     assert texts[-4:] == ["10", "100", "1,000", "纳秒/次，对数刻度"]   # the axis
 
 
-def build(tmp_path, body, data=DATA):
-    """A strict build of a one-page project over data; its code is this tree."""
+def build(tmp_path, body, data=DATA, strict=True):
+    """A build (strict: -W) of a one-page project over data; its code is
+    this tree."""
     (tmp_path / "data.json").write_text(json.dumps(data), encoding="utf-8")
     (tmp_path / "conf.py").write_text(
         "extensions = ['deckext']\nbench_data = 'data.json'\n"
@@ -136,8 +137,9 @@ def build(tmp_path, body, data=DATA):
     (tmp_path / "index.rst").write_text("Numbers\n=======\n\n" + body,
                                         encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "sphinx", "--no-color", "-b", "html", "-W",
-         "-E", str(tmp_path), str(tmp_path / "_build")],
+        [sys.executable, "-m", "sphinx", "--no-color", "-b", "html",
+         *(["-W"] if strict else []), "-E", str(tmp_path),
+         str(tmp_path / "_build")],
         capture_output=True, text=True)
     page = tmp_path / "_build" / "index.html"
     done.page = page.read_text(encoding="utf-8") if page.exists() else ""
@@ -196,6 +198,17 @@ A call :bench-claim:`costs more than a system call
     assert len(errors) == 1, done.stderr
     assert "index.rst:9" in errors[0] and "'Cheap calls'" in errors[0]
     assert "micro.function_call_ns = 32.4 > micro.getppid_ns = 322" in errors[0]
+
+
+def test_a_false_claim_fails_a_plain_build_too_and_is_marked_on_the_slide(
+        tmp_path):
+    # `make slides` builds without -W: a claim the data contradicts must
+    # still fail it, and the page must not show the sentence as if true.
+    done = build(tmp_path, "A call :bench-claim:`costs more than a system call "
+                           "<micro.function_call_ns > micro.getppid_ns>`.\n",
+                 strict=False)
+    assert done.returncode != 0, done.stderr
+    assert "数据不支持这句话" in done.page
 
 
 def test_a_claim_that_runs_on_into_the_next_fails_the_build(tmp_path):

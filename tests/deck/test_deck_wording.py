@@ -32,8 +32,6 @@ OPTION = re.compile(r'^\s+:[\w-]+:')
 
 # (file, phrase) -> why the scan may flag it.
 ALLOWED = {
-    ('slides/01-kernel-and-processes.rst', '不到墙上时间的两成'):
-        'restates the live doctest above it, cpu < 0.2 * wall',
     ('slides/04-three-sendalls.rst', '比要的少'):
         'bytes received against bytes asked for: logic, not a measurement',
 }

@@ -87,13 +87,15 @@ def _enter_no_time_slicing(world):
 
 def _syscall_cost(counterfactual):
     """os.getppid enters the kernel; (counterfactual) a Python function
-    that returns the same number does not."""
+    that returns the same number does not.  Each side is the best of seven
+    interleaved rounds, so one stall of a busy machine cannot decide it."""
     ppid = os.getppid()
     trap = os.getppid if not counterfactual else (lambda: ppid)
     def call():
         pass
-    call_s = timeit.timeit(call, number=10**5)
-    trap_s = timeit.timeit(trap, number=10**5)
+    rounds = [(timeit.timeit(call, number=10**5),
+               timeit.timeit(trap, number=10**5)) for _ in range(7)]
+    call_s, trap_s = (min(side) for side in zip(*rounds))
     return Outcome(trap_s > 2 * call_s,
                    f"10 万次：函数调用 {call_s * 1e3:.1f} 毫秒，"
                    f"{'os.getppid' if not counterfactual else '返回同一个数的函数'}"
@@ -130,20 +132,25 @@ def _thread_is_a_task(counterfactual):
         raise Skipped("/proc/self/task is Linux's")
     caller = threading.get_native_id()
     if counterfactual:
-        tid = spawn(threading.get_native_id).join()
-        listed = str(tid) in os.listdir("/proc/self/task")
+        seen = spawn(_look_at_own_task).join()
     else:
-        seen = address_space.thread_is_a_kernel_task()   # looks from inside
-        tid, listed = seen["tid"], seen["listed"]
+        seen = address_space.thread_is_a_kernel_task()
+    tid, listed = seen["tid"], seen["listed"]     # both looked from inside
     return Outcome(listed and tid != caller,
                    f"调用者的任务号 {caller}，它在任务号 {tid} 上运行")
+
+
+def _look_at_own_task():
+    """The look thread_is_a_kernel_task takes, from inside a microthread."""
+    tid = threading.get_native_id()
+    return {"tid": tid, "listed": str(tid) in os.listdir("/proc/self/task")}
 
 
 def _blocked_reader(counterfactual):
     """Waiting in the kernel, or (counterfactual) polling a non-blocking
     socket: CPU used against wall time waited."""
     cpu, wall, data = scheduling.blocked_reader_cpu(0.3, busy=counterfactual)
-    return Outcome(data == b"wake up" and cpu < 0.2 * wall,
+    return Outcome(data == b"wake up" and cpu < 0.05 * wall,
                    f"等了 {wall:.3f} 秒，用了 CPU {cpu:.3f} 秒，读到 {data!r}")
 
 
@@ -183,11 +190,10 @@ def _starvation(counterfactual):
 
 
 def _detector(counterfactual):
-    """A 50 ms threshold, or (counterfactual) one above the hog's 0.3 s."""
-    if counterfactual:
-        found = starvation.catch_the_hog(threshold=1.0, hog_seconds=0.3)
-    else:
-        found = starvation.catch_the_hog(threshold=0.05, hog_seconds=5)
+    """A hog of 0.3 s under a 50 ms threshold, or (counterfactual) under a
+    threshold of 1 s: the threshold is all that changes."""
+    threshold = 1.0 if counterfactual else 0.05
+    found = starvation.catch_the_hog(threshold=threshold, hog_seconds=0.3)
     if found is None:
         return Outcome(False, "检测器什么也没报告")
     return Outcome("hog" in str(found.culprit),
@@ -241,7 +247,7 @@ CLAIMS = {claim.name: claim for claim in [
           "进一次内核，比一次函数调用贵好几倍", "换成不进内核的函数",
           _syscall_cost),
     Claim("preemption", "进程 - 实测：抢占式调度",
-          "绑在同一个 CPU 上的两个计算进程同时在前进：内核抢占",
+          "绑在同一个 CPU 上的两个计算进程同时在前进：内核按时间片抢占",
           "SCHED_FIFO 同优先级，没有时间片", _preemption),
     Claim("address-space", "进程 - 实测：独立的地址空间",
           "子进程写的变量，父进程看不到", "改由线程来写", _address_space),
