@@ -36,6 +36,13 @@ def run_claim(*args, preexec_fn=None):
     return done.returncode, done.stdout.strip(), done.stderr
 
 
+def replace_check(monkeypatch, name, check):
+    """Claim ``name`` as it is, but checked by ``check``."""
+    claim = CLAIMS[name]
+    monkeypatch.setitem(CLAIMS, name,
+                        type(claim)(**{**claim.__dict__, "check": check}))
+
+
 def expected_counterfactual(name):
     if name in NO_COUNTERFACTUAL:
         return SKIPPED, "skipped"
@@ -87,9 +94,7 @@ def test_a_check_that_crashes_is_an_error_never_a_refutation(
         monkeypatch, capsys):
     def broken(counterfactual):
         raise ZeroDivisionError("inside the check")
-    claim = CLAIMS["lost-update"]
-    monkeypatch.setitem(CLAIMS, "lost-update",
-                        type(claim)(**{**claim.__dict__, "check": broken}))
+    replace_check(monkeypatch, "lost-update", broken)
     assert cli.main(["run", "lost-update"]) not in (HOLDS, REFUTED, SKIPPED)
     assert "error — ZeroDivisionError: inside the check" in \
         capsys.readouterr().err
@@ -97,12 +102,10 @@ def test_a_check_that_crashes_is_an_error_never_a_refutation(
 
 @pytest.mark.parametrize("how", ["exit(1)", "None", "print"])
 def test_no_crash_anywhere_in_a_run_reads_as_a_verdict(monkeypatch, how):
-    claim = CLAIMS["lost-update"]
     check = {"exit(1)": lambda cf: sys.exit(1),      # a check that exits
              "None": lambda cf: None,                # returns no Outcome
-             "print": claim.check}[how]
-    monkeypatch.setitem(CLAIMS, "lost-update",
-                        type(claim)(**{**claim.__dict__, "check": check}))
+             "print": CLAIMS["lost-update"].check}[how]
+    replace_check(monkeypatch, "lost-update", check)
     if how == "print":                               # the verdict can't print
         monkeypatch.setattr(cli, "_say", lambda line: line.encode("ascii"))
     assert cli.main(["run", "lost-update"]) == 4
@@ -120,9 +123,7 @@ def test_a_verdict_reaches_a_terminal_that_cannot_show_chinese():
 def test_a_skipped_check_exits_3_and_says_why(monkeypatch, capsys):
     def cannot(counterfactual):
         raise Skipped("no such capability here")
-    claim = CLAIMS["preemption"]
-    monkeypatch.setitem(CLAIMS, "preemption",
-                        type(claim)(**{**claim.__dict__, "check": cannot}))
+    replace_check(monkeypatch, "preemption", cannot)
     assert cli.main(["run", "preemption"]) == SKIPPED
     assert "preemption: skipped — " in capsys.readouterr().out
 
@@ -135,9 +136,7 @@ def test_an_unknown_claim_is_a_usage_error_naming_it(capsys):
 
 
 def test_an_outcome_is_what_decides_the_exit_status(monkeypatch):
-    claim = CLAIMS["starvation"]
     for holds, status in ((True, HOLDS), (False, REFUTED)):
         outcome = Outcome(holds, "by hand")
-        monkeypatch.setitem(CLAIMS, "starvation", type(claim)(
-            **{**claim.__dict__, "check": lambda cf, o=outcome: o}))
+        replace_check(monkeypatch, "starvation", lambda cf, o=outcome: o)
         assert cli.main(["run", "starvation"]) == status

@@ -148,9 +148,12 @@ class Expression:
         return number(value)
 
     def compares(self):
-        parts = (self.tree.values if isinstance(self.tree, ast.BoolOp)
-                 else [self.tree])
-        return all(isinstance(part, ast.Compare) for part in parts)
+        return all(isinstance(part, ast.Compare) for part in self._parts())
+
+    def _parts(self):
+        """The conditions joined by "and" (one if none are)."""
+        return (self.tree.values if isinstance(self.tree, ast.BoolOp)
+                else [self.tree])
 
     def _evaluate(self, node, values):
         def evaluate(child):
@@ -175,10 +178,8 @@ class Expression:
 
     def explain(self, data):
         """Each side of each comparison with its value, for an error."""
-        parts = (self.tree.values if isinstance(self.tree, ast.BoolOp)
-                 else [self.tree])
         shown = []
-        for part in parts:
+        for part in self._parts():
             sides = [part.left, *part.comparators]
             text = f' {SYMBOLS[type(part.ops[0])]} '.join(
                 self._show(side, data) for side in sides[:2])

@@ -18,17 +18,15 @@ pretending to a counterfactual.
 
 import contextlib
 import os
-import tempfile
 import threading
 import timeit
 from dataclasses import dataclass
 from typing import Callable
 
-from ..hub import sleep, spawn
+from ..hub import spawn
 from . import address_space, blocking, race, scheduling, starvation
 from . import switch_points, thread_models
-from .database import create_players_db
-from .player import login, login_safe
+from .player import login, login_safe, seen_by_another
 
 __all__ = ["Claim", "Outcome", "Skipped", "CLAIMS", "check"]
 
@@ -226,20 +224,9 @@ def _player_race(counterfactual):
     """login, or (counterfactual) login_safe, while another microthread
     looks the player up."""
     login_fn = login_safe if counterfactual else login
-    with tempfile.TemporaryDirectory() as folder:
-        db = create_players_db(os.path.join(folder, "players.sqlite"),
-                               [(1, "alice", 7)])
-        players, seen = {}, []
-
-        def look():
-            seen.append(repr(players.get(1)))     # as it is at the switch
-
-        thread = spawn(login_fn, players, 1, db)
-        spawn(look)
-        thread.join()
-        sleep(0)
-    return Outcome(seen[0].endswith("None level None>"),
-                   f"{login_fn.__name__} 的切换点上，别的微线程看到 {seen[0]}")
+    seen = seen_by_another(login_fn)
+    return Outcome(seen.endswith("None level None>"),
+                   f"{login_fn.__name__} 的切换点上，别的微线程看到 {seen}")
 
 
 CLAIMS = {claim.name: claim for claim in [

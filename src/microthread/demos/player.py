@@ -71,8 +71,9 @@ def login_async_safe(players, new_id, db):
     async_execute_sql(db, PLAYER_SQL, (new_id,), on_success)
 
 
-def _show():
-    """What the slides claim, run on a real SQLite file."""
+def seen_by_another(login_fn):
+    """Run login_fn on a real SQLite file while another microthread looks
+    the player up; what it saw (a repr), as it was when it looked."""
     import os
     import tempfile
     from ..hub import sleep, spawn
@@ -80,13 +81,19 @@ def _show():
     with tempfile.TemporaryDirectory() as folder:
         db = create_players_db(os.path.join(folder, "players.sqlite"),
                                [(1, "alice", 7)])
-        for login_fn in (login, login_safe):
-            players, seen = {}, []
-            thread = spawn(login_fn, players, 1, db)
-            spawn(lambda: seen.append(repr(players.get(1))))
-            thread.join()
-            sleep(0)
-            print(f"{login_fn.__name__:10} 别的微线程看到: {seen[0]}")
+        players, seen = {}, []
+        thread = spawn(login_fn, players, 1, db)
+        spawn(lambda: seen.append(repr(players.get(1))))
+        thread.join()
+        sleep(0)
+    return seen[0]
+
+
+def _show():
+    """What the slides claim."""
+    for login_fn in (login, login_safe):
+        print(f"{login_fn.__name__:10} 别的微线程看到: "
+              f"{seen_by_another(login_fn)}")
 
 
 if __name__ == "__main__":
