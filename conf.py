@@ -12,6 +12,7 @@ language = 'zh_CN'
 
 extensions = [
     'deckext',            # hieroglyph on current Sphinx, code guard, theme
+    'deckext.talk',       # the agenda and the part dividers
     'sphinx.ext.doctest',  # runs the slides' doctests (make test)
 ]
 
@@ -28,3 +29,16 @@ slide_numbers = True
 codeguard_source_root = 'src'
 
 highlight_language = 'python3'
+
+# deckext.talk: the parts of the talk, listed on 提纲 and on each divider.
+deck_parts = [
+    '内核怎样调度进程和线程',
+    '用户级线程和它的调度',
+    '用户级的事件驱动',
+    '同一个 sendall 的三种写法',
+    '线程安全与切换点',
+]
+
+# The talk's own styles (agenda, dividers, the closing table), on top of the theme.
+html_static_path = ['slides/static']
+html_css_files = ['talk.css']

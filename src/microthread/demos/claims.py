@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..hub import spawn
-from . import address_space, blocking, race, scheduling, starvation
+from . import address_space, awaits, blocking, race, scheduling, starvation
 from . import switch_points, thread_models
 from .player import login, login_safe, seen_by_another
 
@@ -220,6 +220,13 @@ def _switch_points(counterfactual):
                             for call in calls))
 
 
+def _awaits(counterfactual):
+    """await a coroutine that does not wait, or (counterfactual) one that does."""
+    label = "await asyncio.sleep(0)" if counterfactual else "await ready()"
+    turns = awaits.which_await_switches()[label]
+    return Outcome(turns == 0, f"{label} 期间，别的任务跑了 {turns} 轮")
+
+
 def _player_race(counterfactual):
     """login, or (counterfactual) login_safe, while another microthread
     looks the player up."""
@@ -233,28 +240,28 @@ CLAIMS = {claim.name: claim for claim in [
     Claim("syscall-cost", "内核级 VS 用户级 - 实测：一次系统调用",
           "进一次内核，比一次函数调用贵好几倍", "换成不进内核的函数",
           _syscall_cost),
-    Claim("preemption", "进程 - 实测：抢占式调度",
+    Claim("preemption", "进程 - 一段程序的顺序执行",
           "绑在同一个 CPU 上的两个计算进程同时在前进：内核按时间片抢占",
           "SCHED_FIFO 同优先级，没有时间片", _preemption),
-    Claim("address-space", "进程 - 实测：独立的地址空间",
+    Claim("address-space", "进程 - 一段程序的顺序执行",
           "子进程写的变量，父进程看不到", "改由线程来写", _address_space),
-    Claim("shared-memory", "线程 - 实测：共享的地址空间",
+    Claim("shared-memory", "线程",
           "线程写的变量，主线程马上看得到", "改由 fork 出的子进程来写",
           _shared_memory),
-    Claim("thread-is-a-task", "线程 - 实测：共享的地址空间",
+    Claim("thread-is-a-task", "线程",
           "线程是内核的一个任务，有自己的任务号", "改由微线程来运行",
           _thread_is_a_task),
-    Claim("blocked-reader", "内核调度 - 实测：阻塞时不占 CPU",
+    Claim("blocked-reader", "内核调度时机 - 事件驱动",
           "阻塞在 recv 上的线程几乎不用 CPU", "改成反复问非阻塞的 recv",
           _blocked_reader),
     Claim("heartbeat", "微线程 - 实测：阻塞调用卡住 hub",
           "一个阻塞调用卡住整个 hub", "改用微线程的 sleep", _heartbeat),
-    Claim("switch-interval", "调度时机 - 实测：解释器的切换",
+    Claim("switch-interval", "调度时机 - 时间线：GIL 的交接",
           "解释器按 switchinterval 让计算线程换手", "切换间隔设成 10 秒",
           _switch_interval),
-    Claim("lost-update", "抢占式 - 实测：丢失的更新",
+    Claim("lost-update", "抢占式 - 时间线：丢失的更新",
           "读和写之间被切换，更新就会丢", "用 Lock 包住读和写", _lost_update),
-    Claim("starvation", "协作式 - 实测：饥饿与让出",
+    Claim("starvation", "协作式 - 时间线：饥饿与让出",
           "不让出的微线程跑完之前，别人一次也轮不到", "循环里加 sleep(0)",
           _starvation),
     Claim("detector", "协作式 - 实测：阻塞检测器",
@@ -265,6 +272,9 @@ CLAIMS = {claim.name: claim for claim in [
     Claim("switch-points", "识别何时会切换 - 实测",
           "会等待的调用切换：execute_sql、send", "换成 async_ 版本",
           _switch_points),
+    Claim("awaits", "识别何时会切换 - 对照：async/await",
+          "await 一个不等待的协程，别的任务一轮也轮不到", "改成 await asyncio.sleep(0)",
+          _awaits),
     Claim("player-race", "线程安全 - 示例 - 时间线",
           "切换点上，别的微线程看到半成品 player", "换成 login_safe",
           _player_race),

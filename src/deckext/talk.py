@@ -1,0 +1,77 @@
+"""The talk's shape: its parts, the agenda, and how long its notes take to say.
+
+A talk in a fixed slot needs a map the audience can hold: an agenda slide
+(提纲) that lists the parts, and a divider at the start of each part that
+shows the same list with that part marked.  The list is written once, as
+``deck_parts`` in conf.py, and drawn by one directive::
+
+    .. agenda::          (the whole list: the agenda slide)
+    .. agenda:: 3        (the list with part 3 marked: its divider)
+
+The speaking time of the notes is counted here too, so that the tests and
+a writer at the command line (``python -m deckext.talk _build/slides``)
+agree on it: a *unit* is a CJK character, or a Latin word or a number, and
+a calm speaker says about 250 units a minute.
+"""
+
+import re
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+UNITS_PER_MINUTE = 250
+NUMERALS = '一二三四五六七八九十'
+
+# A CJK ideograph is a unit; so is a run of Latin letters, digits and the
+# characters that join them into one spoken word or number (3.11, I/O, 1:1,
+# epoll_wait, 3,014).
+UNIT = re.compile(r'[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]'
+                  r'|[A-Za-z0-9]+(?:[._:/\'-][A-Za-z0-9]+|,[0-9]{3}\b)*')
+
+
+def spoken_units(text):
+    """How many units a speaker says reading text aloud."""
+    return len(UNIT.findall(text))
+
+
+def minutes(units):
+    return units / UNITS_PER_MINUTE
+
+
+def part_title(number, part):
+    """The divider's title of a part: 第三部分：用户级的事件驱动."""
+    return f'第{NUMERALS[number - 1]}部分：{part}'
+
+
+class Agenda(SphinxDirective):
+    """The talk's parts as a list, the current one (if given) marked."""
+
+    optional_arguments = 1
+
+    def run(self):
+        parts = self.config.deck_parts
+        current = self._current(len(parts))
+        agenda = nodes.bullet_list(classes=['agenda'])
+        for number, part in enumerate(parts, 1):
+            mark = number == current
+            item = nodes.list_item(classes=['current'] if mark else [])
+            text = f'{NUMERALS[number - 1]}、{part}'
+            item += nodes.paragraph('', '', nodes.strong(text=text) if mark
+                                    else nodes.Text(text))
+            agenda += item
+        return [agenda]
+
+    def _current(self, count):
+        if not self.arguments:
+            return None
+        argument = self.arguments[0]
+        if not argument.isdigit() or not 1 <= int(argument) <= count:
+            raise self.error(f'agenda: part {argument!r} is not one of 1..{count} '
+                             f'of deck_parts in conf.py')
+        return int(argument)
+
+
+def setup(app):
+    app.add_config_value('deck_parts', [], 'env')
+    app.add_directive('agenda', Agenda)
+    return {'parallel_read_safe': True, 'parallel_write_safe': True}
