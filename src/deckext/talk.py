@@ -9,17 +9,22 @@ shows the same list with that part marked.  The list is written once, as
     .. agenda:: 3        (the list with part 3 marked: its divider)
 
 The speaking time of the notes is counted here too, so that the tests and
-a writer at the command line (``python -m deckext.talk _build/slides``)
-agree on it: a *unit* is a CJK character, or a Latin word or a number, and
-a calm speaker says about 250 units a minute.
+the writer agree on it: a *unit* is a CJK character, or a Latin word or a
+number, and a calm speaker says about 250 units a minute.  Every build
+ends with one line that says how long the main path (the slides before
+附录) takes to say.
 """
 
 import re
 
 from docutils import nodes
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+logger = logging.getLogger(__name__)
+
 UNITS_PER_MINUTE = 250
+APPENDIX = '附录'
 NUMERALS = '一二三四五六七八九十'
 
 # A CJK ideograph is a unit; so is a run of Latin letters, digits and the
@@ -71,7 +76,31 @@ class Agenda(SphinxDirective):
         return int(argument)
 
 
+def main_path_notes(doctree):
+    """(title, notes) of each slide before the appendix, in order."""
+    slides = []
+    for section in doctree.findall(nodes.section):
+        title = section.next_node(nodes.title).astext()
+        if title == APPENDIX:
+            break
+        notes = [note.astext() for note in section.findall(nodes.note)
+                 if note.parent is section]
+        slides.append((title, ' '.join(notes)))
+    return slides
+
+
+def report_speaking_time(app, doctree, docname):
+    if docname != app.config.root_doc:
+        return
+    slides = main_path_notes(doctree)
+    units = sum(spoken_units(notes) for _, notes in slides)
+    logger.info(f'talk: {len(slides)} slides before {APPENDIX}, '
+                f'{minutes(units):.1f} minutes of notes at '
+                f'{UNITS_PER_MINUTE} units a minute')
+
+
 def setup(app):
     app.add_config_value('deck_parts', [], 'env')
     app.add_directive('agenda', Agenda)
+    app.connect('doctree-resolved', report_speaking_time)
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

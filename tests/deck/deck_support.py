@@ -112,6 +112,7 @@ class DeckParser(html.parser.HTMLParser):
         self.slides = []
         self._open = []      # stack of (tag, role) of the elements we are in
         self._role = None    # 'title', 'notes' or 'code' while inside one
+        self._title_of_note = False
 
     def handle_starttag(self, tag, attrs):
         classes = (dict(attrs).get('class') or '').split()
@@ -130,6 +131,8 @@ class DeckParser(html.parser.HTMLParser):
             elif tag == 'li':
                 role = 'item'
                 self.slides[-1].items.append('')
+        if self._role == 'notes' and tag == 'p':
+            self._title_of_note = 'admonition-title' in classes
         if tag in ('meta', 'link', 'br', 'img', 'input', 'hr'):
             return
         self._open.append((tag, role))
@@ -145,6 +148,8 @@ class DeckParser(html.parser.HTMLParser):
                 break
 
     def handle_data(self, data):
+        if self._open and self._open[-1][0] == 'p' and self._title_of_note:
+            return   # the admonition's own title, 备注: not what is said
         if self._role == 'title':
             self.slides[-1].title += data
         elif self._role == 'notes':
