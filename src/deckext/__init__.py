@@ -7,7 +7,9 @@
   code from ``src/`` and fits the slide;
 * :mod:`deckext.theme` -- the offline, CJK-ready slide theme;
 * :mod:`deckext.numbers` -- benchmark numbers from ``slides/data/bench.json``
-  as inline values, tables and SVG charts.
+  as inline values, tables and SVG charts;
+* :mod:`deckext.lint` -- the slides' Chinese: spacing, full-width
+  punctuation and the glossary's terms (off unless ``deck_lint = True``).
 """
 
 
@@ -15,4 +17,5 @@ def setup(app):
     for name in ('compat', 'codeguard', 'theme', 'numbers'):
         app.setup_extension(f'deckext.{name}')
     app.setup_extension('deckext.timeline')
+    app.setup_extension('deckext.lint')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}
