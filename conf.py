@@ -30,6 +30,10 @@ codeguard_source_root = 'src'
 
 highlight_language = 'python3'
 
+# deckext.lint: Chinese spacing, punctuation and the glossary (docs/glossary.md)
+# in the slides and in the comments and docstrings of the code they show.
+deck_lint = True
+
 # deckext.talk: the parts of the talk, listed on 提纲 and on each divider.
 deck_parts = [
     '内核怎样调度进程和线程',

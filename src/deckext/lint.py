@@ -487,7 +487,8 @@ class RstScan:
         self.path, self.root = str(path), Path(root)
         self.lines = text.splitlines()
         self.pieces = []
-        self.allow = frozenset()   # from a ``.. lint: allow`` marker, for the next line
+        self.allow = frozenset()   # from a ``.. lint: allow`` marker, for the next block
+        self.in_block = False      # inside the block a marker covers
 
     def scan(self):
         index = 0
@@ -498,9 +499,12 @@ class RstScan:
     def _step(self, index):
         line = self.lines[index]
         if not line.strip():
+            if self.in_block:            # a blank line ends the marked block
+                self.allow = frozenset()
             return index + 1
-        allow, self.allow = self.allow, frozenset()
+        allow, self.in_block = self.allow, True
         if EXPLICIT.match(line):
+            self.allow = frozenset()
             return self._explicit(index, allow)
         if line.lstrip().startswith('>>>'):
             end = next((i for i in range(index, len(self.lines)) if not self.lines[i].strip()),
@@ -530,6 +534,7 @@ class RstScan:
         directive = DIRECTIVE.match(self.lines[index])
         if marker:
             self.allow = frozenset(re.split(r'[\s,、]+', marker[1].strip()))
+            self.in_block = False
         if not directive:
             return end
         name, argument = directive[1], directive[2] or ''

@@ -31,10 +31,10 @@ def sendall(loop, sock, data, on_done):
     """可写就发一段；发完或出错时注销回调，调用 on_done(error)。"""
     fd, view, offset = sock.fileno(), memoryview(data).cast("B"), 0
     def callback():
-        nonlocal offset                     # 原稿漏了 nonlocal
+        nonlocal offset                     # 闭包里要改 offset
         error = None
         try:
-            offset += sock.send(view[offset:])  # 原稿: msg[:offset]
+            offset += sock.send(view[offset:])  # 发剩下的部分
         except BlockingIOError:
             return                          # 虚假的可写：等下一次
         except OSError as exc:              # 对端重置等：就此结束

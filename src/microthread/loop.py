@@ -278,7 +278,7 @@ class EventLoop:
     # -- the slide: the main loop ----------------------------------------
 
     def run_once(self):
-        """一轮主循环：等事件，调用登记在 (fd, event) 上的回调。"""
+        """一轮主循环：等事件，调用注册在 (fd, event) 上的回调。"""
         events = self._wait()        # epoll_wait()，超时看定时器
         for fd, event in events:
             for callback in self._callbacks_for(fd, event):
@@ -306,13 +306,13 @@ class EventLoop:
     # -- the slide: registering callbacks --------------------------------
 
     def register_fd(self, fd, event, callback):
-        """登记：fd 上发生 event 时调用 callback。"""
+        """注册：fd 上发生 event 时调用 callback。"""
         self._check_usable(fd, callback)
         watch = self._fds.get(fd) or FdWatch(fd)  # fd 的掩码和回调表
         callbacks = watch.callbacks(event)
         if not watch.mask & event:                # 内核还没关注这个事件
             self._watch(watch, watch.mask | event)  # epoll_ctl: ADD/MOD
-        elif not callbacks and not watch.owned():  # 懒惰留下的关注：
+        elif not callbacks and not watch.owned():  # 惰性注销留下的关注：
             self._watch(watch, watch.mask)        # fd 号可能已易主，重申
         callbacks.append(callback)
         self._live += 1

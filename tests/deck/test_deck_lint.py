@@ -117,8 +117,10 @@ def test_a_variant_glossed_quoted_or_marked_is_allowed():
                  '.. lint: allow 内核线程',
                  '',
                  '内核线程只在内核里运行',
+                 '内核线程（kthread）也在这一段里',
+                 '',
                  '内核线程又出现了')
-    assert found(text) == {(FIRST_NOTE_LINE + 6, 'glossary')}
+    assert found(text) == {(FIRST_NOTE_LINE + 8, 'glossary')}
 
 
 def test_a_latin_variant_matches_whole_words_only():
@@ -215,9 +217,10 @@ def test_literals_roles_urls_and_literal_blocks_are_not_text():
     assert found(text) == {(FIRST_NOTE_LINE + 5, 'punctuation')}
 
 
-def test_a_marker_can_name_a_rule_for_the_next_line():
-    text = slide('.. lint: allow spacing', '', '每次sleep(0)', '每次sleep(0)')
-    assert found(text) == {(FIRST_NOTE_LINE + 3, 'spacing')}
+def test_a_marker_can_name_a_rule_for_the_next_block_only():
+    text = slide('.. lint: allow spacing', '', '* 每次sleep(0)', '* 每次sleep(0)',
+                 '', '每次sleep(0)')
+    assert found(text) == {(FIRST_NOTE_LINE + 5, 'spacing')}
 
 
 def test_the_current_deck_scans_to_lines_that_exist():
