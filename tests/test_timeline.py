@@ -5,6 +5,7 @@ that is the same on every run (lanes, order and count of switches, marks),
 and for a drawing that shows exactly the recorded trace.
 """
 
+import re
 import socket
 import subprocess
 import sys
@@ -189,12 +190,54 @@ def test_with_login_safe_the_other_microthread_finds_no_player_yet():
     assert published.label.endswith("完整的") and seen.at < published.at
 
 
-@pytest.mark.parametrize("name", sorted(timelines.SCENARIOS))
+# gil_handoff's second panel has as many hand-offs as the interpreter made:
+# its own tests below check the shape instead.
+SAME_EVERY_RUN = sorted(set(timelines.SCENARIOS) - {"gil_handoff"})
+
+
+@pytest.mark.parametrize("name", SAME_EVERY_RUN)
 def test_every_run_of_a_scenario_has_the_same_structure(name):
     scenario = timelines.SCENARIOS[name]
     first = structure(scenario())
     for _ in range(2):
         assert structure(scenario()) == first
+
+
+def handoffs(panel):
+    """Hand-offs of the GIL drawn on a gil_handoff panel, checked to be
+    where they must be: at the start of a turn, from the lane that ran."""
+    first, _ = panel.lanes
+    runs = [s for s in panel.spans if s.kind == "run"]
+    assert [s.target for s in panel.switches] == [r.lane for r in runs[1:]]
+    for before, after, switch in zip(runs, runs[1:], panel.switches):
+        assert before.lane != after.lane, "a turn drawn in two pieces"
+        assert (switch.origin, switch.at) == (before.lane, after.start)
+        assert before.end <= after.start
+    assert runs[0].lane == first
+    return len(panel.switches)
+
+
+def test_under_a_10_s_switch_interval_one_thread_runs_to_its_end_first():
+    long, _ = timelines.gil_handoff()
+    assert "10 秒" in long.title and long.lanes == ["线程 1", "线程 2"]
+    assert handoffs(long) == 1
+    (wait,) = [s for s in long.spans if s.kind == "wait"]
+    assert (wait.lane, wait.label) == ("线程 2", "等 GIL")
+    assert wait.start == long.spans[0].start      # waiting from the start
+
+
+def test_under_a_5_ms_switch_interval_the_threads_take_turns():
+    _, short = timelines.gil_handoff()
+    assert "5 毫秒" in short.title and short.lanes == ["线程 1", "线程 2"]
+    assert handoffs(short) >= 2
+    labels = [s.label for s in short.spans if s.label]
+    assert labels == ["等 GIL"]           # the first wait only: one label
+
+
+def test_gil_handoff_leaves_the_switch_interval_as_it_was():
+    before = sys.getswitchinterval()
+    timelines.gil_handoff()
+    assert sys.getswitchinterval() == before
 
 
 def test_all_scenarios_together_take_well_under_the_build_budget():
@@ -242,18 +285,61 @@ def test_drawings_on_one_page_do_not_share_ids():
     assert "url(#tl-a-" in one and "url(#tl-b-" not in one
 
 
-def test_an_unknown_scenario_fails_the_build_with_its_file_and_line(tmp_path):
-    (tmp_path / "conf.py").write_text("extensions = ['deckext.timeline']\n")
-    (tmp_path / "index.rst").write_text(
-        "Deck\n====\n\n.. timeline:: starvation\n\n.. timeline:: nope\n",
-        encoding="utf-8")
+def build(folder, text):
+    """Build index.rst of ``text`` with the timeline directive; the process
+    and the HTML it wrote (every warning reported, and an error)."""
+    (folder / "conf.py").write_text("extensions = ['deckext.timeline']\n")
+    (folder / "index.rst").write_text(text, encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "--no-color", "-b", "html", "-W",
-         "-E", str(tmp_path), str(tmp_path / "out")],
+         "--keep-going", "-E", str(folder), str(folder / "out")],
         capture_output=True, text=True)
+    page = folder / "out" / "index.html"
+    return done, page.read_text(encoding="utf-8") if page.exists() else ""
+
+
+def test_an_unknown_scenario_fails_the_build_with_its_file_and_line(tmp_path):
+    done, _ = build(tmp_path, "Deck\n====\n\n.. timeline:: starvation\n\n"
+                              ".. timeline:: nope\n")
     assert done.returncode != 0
     assert "index.rst:6" in done.stderr and "no scenario 'nope'" in done.stderr
     assert "starvation" in done.stderr       # the message lists known ones
+
+
+def drawn_titles(page):
+    """The panel titles of each drawing on a built page, drawing by drawing."""
+    return [re.findall(r'class="timeline-panel" data-title="([^"]*)"', svg)
+            for svg in page.split('<div class="timeline"')[1:]]
+
+
+def test_panels_draws_only_the_chosen_panels_of_the_run(tmp_path):
+    race, safe = timelines.player_race()
+    done, page = build(tmp_path, (
+        "Deck\n====\n\n.. timeline:: player_race\n   :panels: 1\n\n"
+        ".. timeline:: player_race\n   :panels: 2\n\n"
+        ".. timeline:: player_race\n"))
+    assert done.returncode == 0, done.stderr
+    assert drawn_titles(page) == [[race.title], [safe.title],
+                                  [race.title, safe.title]]
+    assert 'data-panels="2"' in page
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two drawings of a page share an id"
+
+
+def test_a_panel_the_run_does_not_have_fails_the_build_naming_it(tmp_path):
+    done, page = build(tmp_path, (
+        "Deck\n====\n\n.. timeline:: starvation\n   :panels: 2, 3\n"))
+    assert done.returncode != 0
+    assert "index.rst:4" in done.stderr
+    assert "no panel 3: it has 2 (1 to 2)" in done.stderr
+    assert drawn_titles(page) == []
+
+
+def test_the_drawing_counts_one_gil_hand_off_at_10_s_and_more_at_5_ms():
+    long, short = (ET.fromstring(render([panel])) for panel in
+                   timelines.gil_handoff())
+    assert len(long.findall(f".//{SVG}line[@class='switch']")) == 1
+    assert len(short.findall(f".//{SVG}line[@class='switch']")) >= 2
 
 
 def test_lanes_keep_their_colour_in_every_panel():

@@ -12,6 +12,11 @@ its own, and the rest of the width goes to durations in proportion, so a
 lengths show which span is long, not by how much.  Each panel says how
 long the run really took.
 
+Every text is drawn at 18 px or more (titles at 20) and the SVG at its
+own width, so the room reads it at that size: a drawing fits the slide's
+content box by having few, short labels, not by being scaled down.  A
+slide can show some panels only (``:panels: 1``).
+
 The SVG carries what it draws as data attributes (``data-lane``,
 ``data-origin``/``data-target`` of each switch, in order), so the tests
 can check the drawing against the recorded trace.
@@ -37,14 +42,23 @@ MAIN_COLOUR = '#34495e'
 BLOCKED_COLOUR = '#c0392b'
 INK = '#1a1a1a'
 
-LABEL_WIDTH = 150     # lane names
-RIGHT = 14
-TITLE = 26            # a panel's title row
-LANE = 36             # one lane: a label row, then the bar
-BAR = 14
-GAP = 12              # between panels
-FOOTER = 26
+# Sizes as drawn: the SVG is WIDTH px wide and drawn at scale 1 inside the
+# slide's 778 px content box, so a font-size here is the size the room
+# sees.  18 px is the floor for any text on a slide; titles stand out at 20.
+WIDTH = 770
+TEXT = 18             # lane names, labels, totals, the legend
+TITLE_TEXT = 20       # a panel's title, bold
+GUTTER = 12           # between the lane names and the plot
+RIGHT = 10
+TITLE = 34            # a panel's title row
+ROW = 26              # a lane's label row, over its bar (only if it has labels)
+BAR = 16
+PAD = 6               # under a bar; over it too when it has no label row
+GAP = 10              # between panels
+LEGEND = 34
+LABEL_GAP = 10        # between two labels on one row
 FIXED_SHARE = 0.5     # of the width, shared equally by the recorded moments
+TIME_NOTE = '时间 →（先后准确，长短示意）'
 
 
 def lane_colours(timelines):
@@ -75,9 +89,11 @@ def positions(times, width):
     return placed
 
 
-def text_width(text, size):
-    """Rough width of text: a CJK character is a square, Latin half one."""
-    return sum(size if ord(ch) > 0x2e80 else size * 0.55 for ch in text)
+def text_width(text, size, bold=False):
+    """Width of text, a little generous: a CJK character or full-width
+    punctuation is a square, anything else about 0.6 of one."""
+    latin = 0.64 if bold else 0.6
+    return sum(size if ord(ch) > 0x2e80 else size * latin for ch in text)
 
 
 def duration(seconds):
@@ -88,24 +104,45 @@ def duration(seconds):
     return f'{seconds * 1e6:.0f} µs'
 
 
-def render(timelines, width=780, uid='tl'):
+def labelled(timeline, lane):
+    """Whether a lane has anything to say over its bar: a mark, a span's label."""
+    spans, marks = timeline.of(lane)
+    return bool(marks) or any(span.label for span in spans)
+
+
+def lane_height(timeline, lane):
+    return (ROW if labelled(timeline, lane) else PAD) + BAR + PAD
+
+
+def panel_height(timeline):
+    return TITLE + sum(lane_height(timeline, lane) for lane in timeline.lanes)
+
+
+def height(timelines):
+    """Height of the drawing of these panels, in px."""
+    return sum(panel_height(t) for t in timelines) + GAP * (
+        len(timelines) - 1) + LEGEND
+
+
+def render(timelines, width=WIDTH, uid='tl'):
     """The panels as one SVG document (a string).
 
     ``uid`` prefixes the ids of its pattern and arrowhead: a deck is one
     HTML page, and a second drawing must not point at the first one's.
     """
-    height = (sum(TITLE + LANE * len(t.lanes) + GAP for t in timelines)
-              + FOOTER)
+    tall = height(timelines)
+    left = GUTTER + max(text_width(lane, TEXT)
+                        for t in timelines for lane in t.lanes)
     out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" '
-           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+           f'width="{width}" height="{tall}" viewBox="0 0 {width} {tall}" '
            f'style="display: block; max-width: 100%; height: auto" '
-           f'font-family=\'{FONT}\' role="img">',
+           f'font-family=\'{FONT}\' font-size="{TEXT}" role="img">',
            _DEFS.replace('tl-', f'{uid}-')]
     y, colours = 0, lane_colours(timelines)
     for timeline in timelines:
-        out.append(_panel(timeline, y, width, colours))
-        y += TITLE + LANE * len(timeline.lanes) + GAP
-    out.append(_legend(y, width))
+        out.append(_panel(timeline, y, left, width, colours))
+        y += panel_height(timeline) + GAP
+    out.append(_legend(timelines, tall - LEGEND, width))
     out.append('</svg>')
     return ''.join(out).replace('url(#tl-', f'url(#{uid}-')
 
@@ -117,64 +154,65 @@ _DEFS = (
     f'<rect width="6" height="6" fill="#f6d5d1"/>'
     f'<rect width="3" height="6" fill="{BLOCKED_COLOUR}"/></pattern>'
     f'<marker id="tl-arrow" viewBox="0 0 8 8" refX="7" refY="4" '
-    f'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+    f'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
     f'<path d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker>'
     '</defs>')
 
 
-def _panel(timeline, top, width, colours):
+def _panel(timeline, top, left, width, colours):
     esc = html.escape
-    plot = width - LABEL_WIDTH - RIGHT
     times = timeline.times()
-    x_of = positions(times, plot)
+    x_of = positions(times, width - RIGHT - left)
 
     def x(t):
-        return LABEL_WIDTH + x_of[t]
+        return left + x_of[t]
 
-    def bar_y(lane):
-        return top + TITLE + LANE * timeline.lanes.index(lane) + LANE - BAR - 4
+    bars, y = {}, top + TITLE
+    for lane in timeline.lanes:
+        bars[lane] = y + (ROW if labelled(timeline, lane) else PAD)
+        y += lane_height(timeline, lane)
 
     took = duration(times[-1] - times[0]) if times else '0'
     out = [f'<g class="timeline-panel" data-title="{esc(timeline.title)}">',
-           f'<text x="0" y="{top + 18}" font-size="16" font-weight="bold" '
-           f'fill="{INK}">{esc(timeline.title)}</text>',
-           f'<text x="{width - RIGHT}" y="{top + 18}" font-size="13" '
-           f'text-anchor="end" fill="#555">共 {took}</text>']
-    for lane in timeline.lanes:
-        colour = colours[lane]
-        y = bar_y(lane)
-        spans, marks = timeline.of(lane)
-        out.append(f'<g class="lane" data-lane="{esc(lane)}">'
-                   f'<text x="{LABEL_WIDTH - 10}" y="{y + BAR - 2}" '
-                   f'font-size="15" text-anchor="end" fill="{INK}">'
-                   f'{esc(lane)}</text>'
-                   f'<line x1="{LABEL_WIDTH}" x2="{width - RIGHT}" '
-                   f'y1="{y + BAR / 2}" y2="{y + BAR / 2}" stroke="#d0d0d0"/>')
-        labels = []
-        for span in spans:
-            left, right = x(span.start), x(span.end)
-            out.append(_span(span, left, max(right - left, 2.0), y, colour))
-            if span.label:
-                labels.append((left, right, span.label))
-        for mark in marks:
-            at = x(mark.at)
-            out.append(f'<path class="mark" d="M{at - 5:.1f},{y - 6} '
-                       f'L{at + 5:.1f},{y - 6} L{at:.1f},{y + 1} z" '
-                       f'fill="{INK}"/>')
-            labels.append((at, at, mark.label))
-        out.append(_labels(labels, y - 8, LABEL_WIDTH, width - RIGHT))
-        out.append('</g>')
+           f'<text x="0" y="{top + 24}" font-size="{TITLE_TEXT}" '
+           f'font-weight="bold" fill="{INK}">{esc(timeline.title)}</text>',
+           f'<text x="{width - RIGHT}" y="{top + 24}" text-anchor="end" '
+           f'fill="#444">共 {took}</text>']
+    # Switches first: a bar covers the start of its arrow, a label's halo
+    # the stretch of one that crosses it.
     for switch in timeline.switches:
         at = x(switch.at)
-        y1 = bar_y(switch.origin) + BAR / 2
-        y2 = bar_y(switch.target) + BAR / 2
+        y1 = bars[switch.origin] + BAR / 2
+        y2 = bars[switch.target] + BAR / 2
         y2 += -BAR / 2 if y2 > y1 else BAR / 2
         title = f'<title>{esc(switch.label)}</title>' if switch.label else ''
         out.append(f'<line class="switch" data-origin="{esc(switch.origin)}" '
                    f'data-target="{esc(switch.target)}" x1="{at:.1f}" '
                    f'x2="{at:.1f}" y1="{y1:.1f}" y2="{y2:.1f}" stroke="{INK}" '
-                   f'stroke-width="1.5" marker-end="url(#tl-arrow)">'
+                   f'stroke-width="2" marker-end="url(#tl-arrow)">'
                    f'{title}</line>')
+    for lane in timeline.lanes:
+        colour, y = colours[lane], bars[lane]
+        spans, marks = timeline.of(lane)
+        out.append(f'<g class="lane" data-lane="{esc(lane)}">'
+                   f'<text x="{left - GUTTER}" y="{y + BAR / 2 + 6.5}" '
+                   f'text-anchor="end" fill="{INK}">{esc(lane)}</text>'
+                   f'<line x1="{left}" x2="{width - RIGHT}" '
+                   f'y1="{y + BAR / 2}" y2="{y + BAR / 2}" stroke="#d0d0d0"/>')
+        labels = []
+        for span in spans:
+            start, end = x(span.start), x(span.end)
+            out.append(_span(span, start, max(end - start, 2.0), y, colour))
+            if span.label:
+                labels.append((start, end, span.label))
+        for mark in marks:
+            at = x(mark.at)
+            out.append(f'<path class="mark" d="M{at - 6:.1f},{y - 8} '
+                       f'L{at + 6:.1f},{y - 8} L{at:.1f},{y} z" '
+                       f'fill="{INK}"/>')
+            labels.append((at, at, mark.label))
+        out.append(_labels(labels, y - 8, left, width - RIGHT))
+        out.append('</g>')
     out.append('</g>')
     return ''.join(out)
 
@@ -190,68 +228,105 @@ def _span(span, left, length, y, colour):
         return (head + f'y="{y}" height="{BAR}" fill="url(#tl-blocked)" '
                 f'stroke="{BLOCKED_COLOUR}"/>')
     return (head + f'y="{y + 4}" height="{BAR - 8}" fill="#ffffff" '
-            f'stroke="{colour}" stroke-dasharray="3 2"/>')
+            f'stroke="{colour}" stroke-dasharray="4 3"/>')
 
 
-def _labels(labels, baseline, leftmost, rightmost, size=13):
-    """A lane's labels over their spans or marks, none on top of another:
-    pushed right past each other (a span's label that would stray far is
-    left out; a mark's never is), then pulled back inside the edge."""
+def place_labels(labels, leftmost, rightmost, size=TEXT):
+    """Where a lane's labels go: [(x, width, text)], none on another.
+
+    Each goes over its span or just right of its mark (left of it near
+    the right edge), pushed right past the one before (a span's label that
+    would stray far is left out; a mark's never is), then pulled back
+    inside the right edge.
+    """
     placed = []
     for left, right, text in sorted(labels):
         wide = text_width(text, size)
-        if left == right:
-            start = left + 7          # a mark's: clear of a switch arrow there
+        if left == right:             # a mark's: clear of its triangle
+            start = left + 8
+            if start + wide > rightmost:
+                start = left - 8 - wide
         elif right - left > wide:
             start = (left + right - wide) / 2
         else:
             start = left - 4
         if placed:
-            pushed = max(start, placed[-1][0] + placed[-1][1] + 8)
-            if pushed - start > 24 and left != right:
+            pushed = max(start, placed[-1][0] + placed[-1][1] + LABEL_GAP)
+            if pushed - start > 30 and left != right:
                 continue          # a span's label that would stray: drop it
             start = pushed
         placed.append([max(start, leftmost), wide, text])
     limit = rightmost
     for label in reversed(placed):
         label[0] = min(label[0], limit - label[1])
-        limit = label[0] - 8
+        limit = label[0] - LABEL_GAP
+    return [tuple(label) for label in placed]
+
+
+def _labels(labels, baseline, leftmost, rightmost):
     return ''.join(
-        f'<text x="{start:.1f}" y="{baseline}" font-size="{size}" '
-        f'fill="{INK}">{html.escape(text)}</text>'
-        for start, wide, text in placed)
+        f'<text class="label" x="{start:.1f}" y="{baseline}" fill="{INK}" '
+        f'stroke="#fff" stroke-width="5" stroke-linejoin="round" '
+        f'paint-order="stroke">{html.escape(text)}</text>'
+        for start, _, text in place_labels(labels, leftmost, rightmost))
 
 
-def _legend(top, width):
-    y = top + 16
-    items = [
-        f'<rect x="0" y="{y - 11}" width="22" height="{BAR - 2}" '
-        f'fill="{WORKER_COLOURS[0]}"/><text x="28" y="{y}">运行</text>',
-        f'<rect x="80" y="{y - 8}" width="22" height="6" fill="#fff" '
-        f'stroke="{LOOP_COLOUR}" stroke-dasharray="3 2"/>'
-        f'<text x="108" y="{y}">等待</text>',
-        f'<rect x="160" y="{y - 11}" width="22" height="{BAR - 2}" '
-        f'fill="url(#tl-blocked)" stroke="{BLOCKED_COLOUR}"/>'
-        f'<text x="188" y="{y}">阻塞在内核里</text>',
-        f'<line x1="296" x2="296" y1="{y - 13}" y2="{y}" stroke="{INK}" '
-        f'stroke-width="1.5" marker-end="url(#tl-arrow)"/>'
-        f'<text x="306" y="{y}">切换</text>',
-        f'<text x="{width - RIGHT}" y="{y}" text-anchor="end">'
-        f'时间 →（真实运行；刻度压缩：先后准确，长短示意）</text>']
-    return (f'<g class="legend" font-size="13" fill="{INK}">'
-            + ''.join(items) + '</g>')
+def _legend(timelines, top, width):
+    """One row: a key for each kind of thing drawn, and how time runs."""
+    kinds = {span.kind for t in timelines for span in t.spans}
+    y = top + 26
+    mid = y - 6                     # the middle of a CJK character
+    keys = {
+        'run': ('运行', lambda x: f'<rect x="{x}" y="{mid - BAR / 2}" '
+                f'width="24" height="{BAR}" fill="{WORKER_COLOURS[0]}"/>'),
+        'wait': ('等待', lambda x: f'<rect x="{x}" y="{mid - 4}" width="24" '
+                 f'height="8" fill="#fff" stroke="{LOOP_COLOUR}" '
+                 f'stroke-dasharray="4 3"/>'),
+        'blocked': ('阻塞在内核里', lambda x: f'<rect x="{x}" '
+                    f'y="{mid - BAR / 2}" width="24" height="{BAR}" '
+                    f'fill="url(#tl-blocked)" stroke="{BLOCKED_COLOUR}"/>'),
+        'switch': ('切换', lambda x: f'<line x1="{x + 12}" x2="{x + 12}" '
+                   f'y1="{mid - 10}" y2="{mid + 9}" stroke="{INK}" '
+                   f'stroke-width="2" marker-end="url(#tl-arrow)"/>'),
+    }
+    if any(t.switches for t in timelines):
+        kinds.add('switch')
+    out, x = [], 0
+    for kind in ('run', 'wait', 'blocked', 'switch'):
+        if kind in kinds:
+            text, key = keys[kind]
+            out.append(f'{key(x)}<text x="{x + 30}" y="{y}">{text}</text>')
+            x += 30 + text_width(text, TEXT) + 24
+    out.append(f'<text x="{width - RIGHT}" y="{y}" text-anchor="end">'
+               f'{TIME_NOTE}</text>')
+    return f'<g class="legend" fill="{INK}">' + ''.join(out) + '</g>'
+
+
+def chosen(panels, numbers):
+    """The panels numbered (from 1) in ``numbers``, in that order; all of
+    them without numbers.  A number out of range is a ValueError."""
+    if not numbers:
+        return panels
+    wrong = [n for n in numbers if not 1 <= n <= len(panels)]
+    if wrong:
+        raise ValueError(f'no panel {", ".join(map(str, wrong))}: it has '
+                         f'{len(panels)} (1 to {len(panels)})')
+    return [panels[n - 1] for n in numbers]
 
 
 class TimelineDirective(SphinxDirective):
-    """.. timeline:: <scenario> -- run it now, draw what it recorded."""
+    """.. timeline:: <scenario> -- run it now, draw what it recorded.
+
+    ``:panels: 2`` (or ``1, 3``) draws only those panels of the run.
+    """
 
     required_arguments = 1
-    option_spec = {'width': directives.positive_int}
+    option_spec = {'panels': directives.positive_int_list}
 
     def run(self):
         from microthread import trace
-        from microthread.demos import timelines
-        for module in (trace, timelines):
+        from microthread.demos import scheduling, timelines
+        for module in (trace, timelines, scheduling):
             self.env.note_dependency(module.__file__)
         name = self.arguments[0]
         scenario = timelines.SCENARIOS.get(name)
@@ -260,14 +335,24 @@ class TimelineDirective(SphinxDirective):
                          ', '.join(timelines.SCENARIOS),
                          location=self.get_location())
             return []
+        numbers = self.options.get('panels', [])
+        uid = '-'.join(['tl', name, *map(str, numbers)])
         try:
-            svg = render(scenario(), self.options.get('width', 780),
-                         uid=f'tl-{name}')
+            panels = scenario()
         except Exception as error:
             logger.error('timeline: scenario %r failed: %r', name, error,
                          location=self.get_location())
             return []
-        markup = f'<div class="timeline" data-scenario="{name}">{svg}</div>'
+        try:
+            panels = chosen(panels, numbers)
+        except ValueError as error:
+            logger.error('timeline %s: %s', name, error,
+                         location=self.get_location())
+            return []
+        svg = render(panels, uid=uid)
+        shown = ' '.join(map(str, numbers))
+        markup = (f'<div class="timeline" data-scenario="{name}" '
+                  f'data-panels="{shown}">{svg}</div>')
         return [nodes.raw('', markup, format='html')]
 
 

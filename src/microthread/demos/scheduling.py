@@ -7,7 +7,8 @@
 - IO interrupts: a thread blocked in ``recv`` uses no CPU while it waits;
   the kernel wakes it when data arrives.
 - The interpreter's own preemption of threads: ``sys.getswitchinterval``,
-  and its effect: how often two computing threads change hands.
+  and its effect: how often two computing threads change hands, and when
+  each of them held the GIL (``gil_turns``, drawn as a timeline).
 """
 
 import collections
@@ -19,7 +20,8 @@ import threading
 import time
 
 __all__ = ["pinned_processes", "overlap", "handoffs", "no_time_slicing",
-           "blocked_reader_cpu", "switch_interval", "gil_handoffs"]
+           "blocked_reader_cpu", "switch_interval", "gil_handoffs",
+           "gil_turns"]
 
 
 class Run(collections.namedtuple("Run", "start marks")):
@@ -160,13 +162,55 @@ def gil_handoffs(interval, rounds=1_000_000):
         start.wait(5)
         for _ in range(rounds):
             owners.append(name)           # 记下此刻谁在跑
+    with switch_interval_set(interval):
+        _run_both(work)
+    return sum(a != b for a, b in zip(owners, owners[1:]))
+
+
+class Turn(collections.namedtuple("Turn", "thread start end")):
+    """One thread's turn with the GIL: from its first stamp after the other
+    thread's last one to its last stamp before the other's next one
+    (``time.perf_counter`` seconds)."""
+
+
+def gil_turns(interval, cpu_seconds=0.02):
+    """Two compute-only threads start together; who held the GIL when.
+
+    Each runs bytecode until it has used ``cpu_seconds`` of CPU, stamping
+    the time every few bytecodes; merged, the stamps say whose turn it was.
+    Nothing in the loop releases the GIL, so a turn ends only when the
+    interpreter asks the holder to drop it -- after the other thread has
+    waited ``interval`` seconds -- or when the holder is done.
+    """
+    stamps, start = {}, threading.Barrier(2)
+    def work(name):
+        mine = stamps[name] = []
+        start.wait(5)
+        used = time.thread_time()
+        while time.thread_time() - used < cpu_seconds:
+            for _ in range(20):            # a few bytecodes between stamps
+                pass
+            mine.append(time.perf_counter())
+    with switch_interval_set(interval):
+        _run_both(work)
+    turns = []
+    for at, name in sorted((t, name) for name in stamps for t in stamps[name]):
+        if turns and turns[-1].thread == name:
+            turns[-1] = turns[-1]._replace(end=at)
+        else:
+            turns.append(Turn(name, at, at))
+    return turns
+
+
+@contextlib.contextmanager
+def switch_interval_set(interval):
+    """sys.setswitchinterval(interval) in the block, the old one after."""
     old = sys.getswitchinterval()
     sys.setswitchinterval(interval)
     try:
-        _run_both(work)
+        yield
     finally:
         sys.setswitchinterval(old)
-    return sum(a != b for a, b in zip(owners, owners[1:]))
 
 
 def _run_both(work):

@@ -10,10 +10,14 @@ build draws the same picture; only the durations are the run's own.
   a small send buffer to a reader that reads only when the writer waits;
 - ``starvation``: ``starve`` without and with ``sleep(0)``;
 - ``lost_update``: the forced lost update of ``race`` and its locked twin;
-- ``player_race``: ``login`` while another microthread looks the player up.
+- ``player_race``: ``login`` while another microthread looks the player up;
+- ``gil_handoff``: two computing OS threads and the GIL, under a long and
+  under the default switch interval.
+
+Lane names and labels are short: the drawing sets them at 18 px.
 
 >>> [len(SCENARIOS[name]()) for name in SCENARIOS]
-[3, 2, 2, 2]
+[3, 2, 2, 2, 2]
 """
 
 import linecache
@@ -34,12 +38,12 @@ from ..pollers import READ
 from ..sendall import sendall
 from ..trace import (Mark, Recorder, RecordingLoop, Span, Switch, Timeline,
                      lane_of, thread_lines)
-from . import race, starvation
+from . import race, scheduling, starvation
 from .database import create_players_db
 from .player import login, login_safe
 
 __all__ = ["SCENARIOS", "sendall_styles", "starvation_run", "lost_update",
-           "player_race"]
+           "player_race", "gil_handoff"]
 
 MAIN = "主程序"
 
@@ -79,7 +83,7 @@ class Peer:
     does not wait (a blocked writer thread cannot ask).
     """
 
-    def __init__(self, sock, recorder, lane="对端 (读线程)"):
+    def __init__(self, sock, recorder, lane="对端"):
         self.sock, self.recorder, self.lane = sock, recorder, lane
         self.unread = 0                       # bytes sent, not yet read
         self._asks = queue.Queue()
@@ -91,7 +95,7 @@ class Peer:
         while (size := self._asks.get()) is not None:
             start = self.recorder.now()
             data = self.sock.recv(size, socket.MSG_WAITALL)
-            self.recorder.span(self.lane, start, label=f"recv {_kib(data)}")
+            self.recorder.span(self.lane, start, label="recv")
             self._done.put(len(data))
 
     def read_later(self, size):
@@ -142,14 +146,13 @@ class WatchedSocket:
         self.peer.unread += count
         if self.sock.getblocking():
             self.recorder.span(self.lane, start, kind="blocked",
-                               label=f"send {_kib(count)}：缓冲区满就在内核里睡")
+                               label=f"send {_kib(count)}：在内核里睡")
         else:
-            self.recorder.mark(self.lane, f"send {_kib(count)}")
+            self.recorder.mark(self.lane, "send")
         return count
 
 
 def _kib(size):
-    size = size if isinstance(size, int) else len(size)
     return f"{size / 1024:.1f} KiB"
 
 
@@ -177,7 +180,7 @@ def _socket_pair(recorder, lane):
 
 def _callback_style():
     recorder = Recorder()
-    loop_lane, callback_lane = "主循环 (loop)", "回调 callback"
+    loop_lane, callback_lane = "主循环", "回调"
     with _socket_pair(recorder, callback_lane) as (sock, peer, data):
         with recording(recorder, before_wait=peer.read_rest) as loop:
             callback.sendall(loop, sock, data, lambda error: loop.stop())
@@ -195,7 +198,7 @@ def _callback_style():
 
 def _microthread_style():
     recorder = Recorder()
-    names = {"main": MAIN, "hub": "hub (主循环)", "sendall": "微线程 sendall"}
+    names = {"main": MAIN, "hub": "hub", "sendall": "微线程"}
     with _socket_pair(recorder, names["sendall"]) as (sock, peer, data):
         with recording(recorder, before_wait=peer.read_rest), \
                 recorder.switches(lanes_named(names)):
@@ -208,7 +211,7 @@ def _microthread_style():
 
 def _thread_style():
     recorder = Recorder()
-    lane = "系统线程 sendall"
+    lane = "系统线程"
     with _socket_pair(recorder, lane) as (sock, peer, data):
         sock.setblocking(True)
         writer = threading.Thread(target=sendall, args=(sock, data))
@@ -287,7 +290,7 @@ def lost_update():
     runs.sort()
     lanes = [f"线程 {n}" for n in range(1, len(runs) + 1)]
     timeline = Timeline(
-        f"Barrier 强制的交错：都读到 0 再写，结果 {result}（强制的，不是观察到的抢占）",
+        f"Barrier 强制的交错：都读到 0 再写，结果 {result}",
         lanes)
     for lane, (read, barrier, write, end, value) in zip(lanes, runs):
         timeline.spans += [
@@ -360,7 +363,7 @@ def player_race():
 
 
 def _login_run(function, db, title):
-    names = {"main": MAIN, function.__name__: f"微线程 {function.__name__}",
+    names = {"main": MAIN, function.__name__: function.__name__,
              "peek": "另一个微线程"}
     lane, user_lane = lanes_named(names), names[function.__name__]
     recorder = Recorder()
@@ -384,9 +387,66 @@ def _login_run(function, db, title):
     return timeline.settle()
 
 
+# -- the GIL changing hands between two OS threads ---------------------------
+
+LONG_INTERVAL = 10.0
+SHORT_INTERVAL = 0.005      # CPython's default
+
+
+def gil_handoff():
+    """Two compute-only OS threads start together, under a switch interval
+    of 10 s, then of 5 ms: when each held the GIL, and every hand-off."""
+    return [_gil_run(LONG_INTERVAL, "一个跑完，另一个才开始"),
+            _gil_run(SHORT_INTERVAL, "解释器让两个线程轮流持有 GIL")]
+
+
+def _gil_run(interval, outcome):
+    """One run of gil_turns as a panel: a lane per thread, the first to
+    run on top; a thread waits from the start, or from the end of its
+    turn, until its next turn."""
+    turns = _gil_turns(interval)
+    lanes = {}
+    for turn in turns:
+        lanes.setdefault(turn.thread, f"线程 {len(lanes) + 1}")
+    timeline = Timeline(f"切换间隔 {_interval(interval)}：{outcome}",
+                        list(lanes.values()))
+    waiting = dict.fromkeys(lanes, turns[0].start)     # they start together
+    for before, turn in zip([None, *turns], turns):
+        lane = lanes[turn.thread]
+        if turn.start > waiting[turn.thread]:
+            label = "等 GIL" if turn is turns[1] else ""    # the first wait
+            timeline.spans.append(
+                Span(lane, waiting[turn.thread], turn.start, "wait", label))
+        timeline.spans.append(Span(lane, turn.start, turn.end))
+        waiting[turn.thread] = turn.end
+        if before is not None:
+            timeline.switches.append(Switch(
+                turn.start, lanes[before.thread], lane, f"GIL 交给{lane}"))
+    return timeline.settle()
+
+
+def _gil_turns(interval, attempts=3):
+    """gil_turns, recorded again (``attempts`` runs at most) when the OS
+    rather than the interpreter chose who ran: a turn went on for over
+    three switch intervals while the other thread waited, so the waiter
+    had no CPU to ask for the GIL with.  A busy machine does that now and
+    then; the panel is about the interpreter.  A long interval never
+    asks, so under 10 s no turn is too long and the first run stands."""
+    for _ in range(attempts):
+        turns = scheduling.gil_turns(interval)
+        if all(turn.end - turn.start <= 3 * interval for turn in turns[:-1]):
+            break
+    return turns
+
+
+def _interval(seconds):
+    return f"{seconds:g} 秒" if seconds >= 1 else f"{seconds * 1000:g} 毫秒"
+
+
 SCENARIOS = {
     "sendall_styles": sendall_styles,
     "starvation": starvation_run,
     "lost_update": lost_update,
     "player_race": player_race,
+    "gil_handoff": gil_handoff,
 }
