@@ -58,6 +58,13 @@ live: $(STAMP) ## serve the slides on 127.0.0.1 (PORT), rebuilt and reloaded on 
 screens: slides ## a PNG of every slide and a contact sheet: _build/screens/
 	$(BIN)/python -m deckext.present screens $(BUILD)/slides $(BUILD)/screens
 
+# The README's pictures, of the deck as it is: run after a change of slides
+# (tests/deck/test_deck_present.py fails until then).  SLIDE="title" picks
+# another slide than deckext.present's default.
+.PHONY: pictures
+pictures: slides ## the README's docs/slide.png, docs/console.png and docs/pictures.json
+	$(BIN)/python -m deckext.present pictures $(BUILD)/slides docs $(if $(SLIDE),--slide "$(SLIDE)")
+
 test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides build
 	$(BIN)/python -m pytest -rs --cov=microthread --cov-report=term-missing:skip-covered
 	$(SPHINX) -b doctest $(STRICT) . $(BUILD)/doctest

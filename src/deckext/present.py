@@ -1,9 +1,10 @@
-"""The built deck off the screen: a PDF handout, and a PNG of every slide.
+"""The built deck off the screen: a PDF handout, a PNG of every slide, the README's pictures.
 
-    python -m deckext.present pdf     _build/slides _build/deck.pdf [--notes]
-    python -m deckext.present screens _build/slides _build/screens
+    python -m deckext.present pdf      _build/slides _build/deck.pdf [--notes]
+    python -m deckext.present screens  _build/slides _build/screens
+    python -m deckext.present pictures _build/slides docs [--slide TITLE]
 
-Both open the built deck in Debian's headless Chromium (``/usr/bin/chromium``,
+Each opens the built deck in Debian's headless Chromium (``/usr/bin/chromium``,
 driven by Playwright; no browser is downloaded), served from 127.0.0.1, so
 what they capture is what the audience sees.  A request to any other host is
 refused and any console error fails the run: a handout is never made of a
@@ -12,13 +13,20 @@ deck that is broken in the browser.
 ``pdf`` prints one slide a page at the slide's design size (the theme's print
 stylesheet), with the CJK fonts embedded; ``--notes`` puts each slide on an A4
 page with its speaker notes below.  ``screens`` writes ``slide-NN.png`` at
-900x700 px and ``contact-sheet.png``, a grid of them all.
+900x700 px and ``contact-sheet.png``, a grid of them all.  ``pictures``
+writes the README's ``slide.png`` (one slide, as the audience sees it) and
+``console.png`` (the presenter console, opened on that slide with the c key,
+its clock stopped at 00:00), and ``pictures.json``: the deck's slide count,
+the console's counter as it read, and each picture's sha256, so that a test
+can tell pictures of an older deck from pictures of this one.
 """
 
 import argparse
 import contextlib
 import functools
+import hashlib
 import http.server
+import json
 import sys
 import threading
 from pathlib import Path
@@ -31,6 +39,13 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
 VIEWPORT = {'width': 920, 'height': 720}
 SLIDES = 'section.slides > article'
 NO_TRANSITIONS = '.slides > article { transition: none !important; }'
+# present.js has set every slide's type size (it does so before the first frame).
+TYPE_FITTED = 'document.documentElement.hasAttribute("data-deck-fitted")'
+
+PICTURE_SLIDE = '用户级调度器的调度时机'   # bullets and a doctest, both set large
+PICTURE_SLIDE_VIEWPORT = {'width': 736, 'height': 576}   # scale 0.8: the slide at 720x560
+PICTURE_CONSOLE_VIEWPORT = {'width': 960, 'height': 540}
+PICTURES_JSON = 'pictures.json'
 
 SHEET_COLUMNS = 5
 SHEET_THUMB = (300, 233)     # a third of the design size
@@ -100,6 +115,7 @@ def deck_page(slides_dir, browser=None, viewport=VIEWPORT):
             page.on('pageerror', lambda error: problems.append(f'page error: {error}'))
             page.goto(base + 'index.html', wait_until='load')
             page.add_style_tag(content=NO_TRANSITIONS)
+            page.wait_for_function(TYPE_FITTED)
             page.evaluate('document.fonts.ready')
             yield page
         finally:
@@ -129,12 +145,71 @@ def screens(slides_dir, outdir, browser=None):
     shots = []
     with deck_page(slides_dir, browser) as page:
         for index in range(page.locator(SLIDES).count()):
-            page.evaluate('index => DeckPresent.go(index)', index)
-            page.wait_for_function('index => SlideDeck.curSlide() === index', arg=index)
+            _show(page, index)
             shots.append(outdir / f'slide-{index + 1:02d}.png')
             page.locator(f'{SLIDES}.current').screenshot(path=str(shots[-1]))
     contact_sheet(shots, outdir / 'contact-sheet.png')
     return shots
+
+
+def _show(page, index):
+    page.evaluate('index => DeckPresent.go(index)', index)
+    page.wait_for_function('index => SlideDeck.curSlide() === index', arg=index)
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def pictures(slides_dir, outdir, title=PICTURE_SLIDE, browser=None):
+    """Write the README's slide.png and console.png, and pictures.json; return what it holds.
+
+    The slide titled title, at 0.8 of its design size; then the presenter
+    console as a speaker opens it, with the c key on that slide, in a
+    960x540 window, its clock stopped at 00:00.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    slide_png, console_png = outdir / 'slide.png', outdir / 'console.png'
+    with deck_page(slides_dir, browser, viewport=PICTURE_CONSOLE_VIEWPORT) as page:
+        titles = page.eval_on_selector_all(
+            SLIDES, 'all => all.map(s => s.querySelector("h1, h2").textContent.trim())')
+        if title not in titles:
+            raise DeckError(f'no slide is titled {title!r}: choose one with --slide '
+                            '(make pictures SLIDE=...)')
+        index = titles.index(title)
+        _show(page, index)
+        page.set_viewport_size(PICTURE_SLIDE_VIEWPORT)
+        page.wait_for_function(
+            'w => document.documentElement.clientWidth === w && getComputedStyle('
+            'document.documentElement).getPropertyValue("--deck-scale") === "0.8"',
+            arg=PICTURE_SLIDE_VIEWPORT['width'])
+        page.locator(f'{SLIDES}.current').screenshot(path=str(slide_png))
+
+        clock = page.context.clock
+        clock.install()
+        clock.pause_at(page.evaluate('Date.now()') + 1_000)
+        with page.expect_popup() as popup:
+            page.keyboard.press('c')
+        console = popup.value
+        console.wait_for_load_state('load')
+        console.wait_for_function(
+            '([number, count]) => document.querySelector("#cur_slide_num").textContent'
+            ' === String(number) && document.querySelector("#num_slides").textContent'
+            ' === String(count) && document.querySelector("#current_slide h1, #current_slide h2")',
+            arg=[index + 1, len(titles)])
+        console.evaluate('document.fonts.ready')
+        counter = ' '.join(console.inner_text('#controls .counter').split())
+        console.screenshot(path=str(console_png))
+    described = {
+        'slides': len(titles),
+        'slide': {'number': index + 1, 'title': title},
+        'console_counter': counter,
+        'sha256': {png.name: sha256(png) for png in (slide_png, console_png)},
+    }
+    (outdir / PICTURES_JSON).write_text(
+        json.dumps(described, ensure_ascii=False, indent=2) + '\n', encoding='utf-8')
+    return described
 
 
 def contact_sheet(pngs, out, columns=SHEET_COLUMNS):
@@ -165,11 +240,20 @@ def main(argv=None):
     to_png = commands.add_parser('screens', help='a PNG of every slide and a contact sheet')
     to_png.add_argument('slides_dir', help='the built deck (_build/slides)')
     to_png.add_argument('outdir', help='directory for slide-NN.png and contact-sheet.png')
+    to_pictures = commands.add_parser('pictures', help="the README's slide.png and console.png")
+    to_pictures.add_argument('slides_dir', help='the built deck (_build/slides)')
+    to_pictures.add_argument('outdir', help='directory for the pictures and pictures.json (docs)')
+    to_pictures.add_argument('--slide', default=PICTURE_SLIDE, metavar='TITLE',
+                             help=f'the title of the slide to show (default: {PICTURE_SLIDE})')
     args = parser.parse_args(argv)
     try:
         if args.command == 'pdf':
             pages = pdf(args.slides_dir, args.out, notes=args.notes)
             print(f'{args.out}: {pages} slides' + (' with notes' if args.notes else ''))
+        elif args.command == 'pictures':
+            described = pictures(args.slides_dir, args.outdir, title=args.slide)
+            print(f'{args.outdir}: slide.png and console.png of slide '
+                  f'{described["console_counter"]} ({args.slide})')
         else:
             shots = screens(args.slides_dir, args.outdir)
             print(f'{args.outdir}: {len(shots)} slides and contact-sheet.png')

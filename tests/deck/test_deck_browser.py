@@ -4,8 +4,8 @@ A green Sphinx build says nothing about what the audience sees, so this
 walks the deck the way a presenter does -- load it from a local server, press
 the right arrow through every slide -- and measures each slide at 1280x720:
 no console error, no request leaving 127.0.0.1, no content past the slide's
-edge, no code block clipped.  Set DECK_SCREENSHOTS=DIR to keep a PNG of
-every slide for a human to look at.
+edge, no code block clipped, no text too small to read from the back row.
+Set DECK_SCREENSHOTS=DIR to keep a PNG of every slide for a human to look at.
 
 Chromium is Debian's (apt-get install chromium fonts-noto-cjk; .ci/run does
 it).  Without it the test is skipped, loudly, except under CI=true, where a
@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from deckext.present import TYPE_FITTED
 
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -65,6 +67,61 @@ MEASURE = """() => {
   };
 }"""
 
+# The smallest type a slide may show, in px at the 900x700 design size.
+MIN_TEXT_PX = 18
+
+# Run in the page for the current slide: every visible text drawn smaller
+# than MIN_TEXT_PX design px, and what kind of text it is.  A text is an
+# element with text of its own (not only its children's): list items, code
+# spans, table cells, the slide number, the bench-source line, SVG <text> and
+# <tspan>.  Drawn size is the computed font-size times the scale of the
+# element's coordinates against the slide's: CSS transforms and zoom inside
+# the slide for HTML, and for SVG its whole screen matrix (viewBox, max-width
+# squeezing and transform attributes), less the deck's own fit-to-window scale.
+SMALL_TEXT = """(minimum) => {
+  const slide = document.querySelector('.slides > article.current');
+  const deckScale = slide.getBoundingClientRect().height / slide.offsetHeight;
+  const ownText = el => [...el.childNodes].some(
+      n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+  const htmlScale = el => {
+    let scale = 1;
+    for (let up = el; up && up !== slide; up = up.parentElement) {
+      const style = getComputedStyle(up);
+      if (style.transform !== 'none') {
+        const m = new DOMMatrix(style.transform);
+        scale *= Math.hypot(m.c, m.d);
+      }
+      scale *= parseFloat(style.zoom) || 1;
+    }
+    return scale;
+  };
+  const named = el => [el.tagName.toLowerCase(), ...el.classList].join('.');
+  const describe = el => {
+    const svg = el.closest('svg');
+    return (svg ? named(svg) + ' ' : '') + named(el)
+        + ' "' + el.textContent.trim().slice(0, 30) + '"';
+  };
+  const small = [];
+  for (const el of slide.querySelectorAll('*')) {
+    if (!ownText(el) || el.closest('div.admonition.note, defs, title, desc, metadata')) continue;
+    const style = getComputedStyle(el);
+    if (!el.getClientRects().length || style.visibility !== 'visible') continue;
+    let px = parseFloat(style.fontSize);
+    if (el instanceof SVGElement) {
+      const m = el.getScreenCTM();
+      px *= Math.hypot(m.c, m.d) / deckScale;
+    } else {
+      px *= htmlScale(el);
+    }
+    if (px < minimum - 0.01) {
+      small.push({element: describe(el), px,
+                  kind: el.closest('svg.bench-chart') ? 'bench-chart'
+                      : el.closest('.bench-source') ? 'bench-source' : 'other'});
+    }
+  }
+  return small;
+}"""
+
 CURRENT_SLIDE_SETTLED = f"""() => {{
   const slide = document.querySelector('.slides > article.current');
   return slide && Math.abs(slide.getBoundingClientRect().left - {SLIDE_LEFT}) < 1;
@@ -103,11 +160,13 @@ def walk(browser, built_slides):
     page.on('request', lambda request: seen['requests'].append(request.url))
     try:
         page.goto(base + 'index.html', wait_until='load')
+        page.wait_for_function(TYPE_FITTED)
         seen['count'] = page.evaluate("document.querySelectorAll('.slides > article').length")
         for number in range(seen['count']):
             page.wait_for_function(CURRENT_SLIDE_SETTLED)
             page.evaluate('document.fonts.ready')
             seen['slides'].append(page.evaluate(MEASURE))
+            seen['slides'][-1]['small_text'] = page.evaluate(SMALL_TEXT, MIN_TEXT_PX)
             if shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(shots) / f'slide-{number + 1:02d}.png'))
@@ -151,6 +210,35 @@ def test_no_slide_content_overflows_its_slide(walk):
 def test_no_code_block_is_clipped(walk):
     clipped = {s['title']: s['clipped'] for s in walk['slides'] if s['clipped']}
     assert clipped == {}
+
+
+# Small type that is being enlarged where it is made: the bar charts and the
+# bench-source line of src/deckext/numbers.py.  Keyed by slide title, then by
+# kind of text ('bench-chart' for a chart's <text>, 'bench-source' for the
+# line): a slide listed here still fails for small type of any other kind.
+# Remove an entry once its slide passes.
+AWAITING_LARGER_TYPE = {
+    '内核级 VS 用户级': {'bench-source'},
+    '用户级线程 - 微线程/绿线程/协程': {'bench-chart', 'bench-source'},
+    '实测：回显与内存': {'bench-source'},
+    '内核级 VS 用户级 - 实测：一次系统调用': {'bench-source'},
+    '热路径：每次等待都 epoll_ctl 吗？': {'bench-source'},
+    '实测：回显 64 字节': {'bench-source'},
+    '实测：一万个连接': {'bench-source'},
+}
+
+
+def test_every_visible_text_is_at_least_18px(walk):
+    too_small, awaited = [], []
+    for number, slide in enumerate(walk['slides'], 1):
+        awaiting = AWAITING_LARGER_TYPE.get(slide['title'], set())
+        for text in slide['small_text']:
+            line = f"slide {number} {slide['title']}: {text['element']} at {text['px']:.1f} px"
+            (awaited if text['kind'] in awaiting else too_small).append(line)
+    assert too_small == [], f'text under {MIN_TEXT_PX} px at design size:\n' + '\n'.join(too_small)
+    if awaited:
+        pytest.xfail(f'{len(awaited)} texts under {MIN_TEXT_PX} px in bench charts and '
+                     'bench-source lines (AWAITING_LARGER_TYPE):\n' + '\n'.join(awaited))
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 * Fit to screen: at 1024x768, 1280x720, 1920x1080 and 3840x2160 every slide
   fills the window with its 900x700 design layout unchanged, nothing sticks
   out of it, and text is rasterised at the final scale (not a blown-up bitmap).
+* Type that fills the room: present.js sizes each slide's code and running
+  text before the page's first frame, the same in every window and in the
+  console's previews, under its caps, and no slide has room for its type a
+  pixel larger.
 * The presenter console (key c): current and next slide, the notes as rich
   text, the counter, in step with the audience window both ways, and a clock
   that advances, pauses and resets -- driven by Playwright's clock, not waits.
@@ -11,12 +15,16 @@
 * `make pdf` (with and without NOTES=1) and `make screens`, through
   deckext.present: one page a slide, the Chinese titles as text, embedded
   fonts; a PNG a slide and a contact sheet.
+* `make pictures`: the README's slide.png and console.png, and the committed
+  ones are of this deck (docs/pictures.json: its slide count, the console's
+  counter, each picture's sha256).
 
 Every page here records its console errors and its requests; none may fail
 or leave 127.0.0.1.  Browser and Chromium flags are the deck browser test's.
 """
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -24,8 +32,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from deck_support import ROOT
 from deckext import present
-from test_deck_browser import CHROMIUM_ARGS, browser  # noqa: F401 (fixture)
+from test_deck_browser import MIN_TEXT_PX, browser  # noqa: F401 (fixture)
 
 DESIGN = (900, 700)
 MARGIN = 10                       # px of window around the slide (present.js)
@@ -72,6 +81,7 @@ def open_deck(browser, built_slides, serve):  # noqa: F811 (fixture)
         page = context.new_page()
         page.goto(base + 'index.html' + fragment, wait_until='load')
         page.add_style_tag(content=NO_TRANSITIONS)
+        page.wait_for_function(present.TYPE_FITTED)
         page.evaluate('document.fonts.ready')
         return page, contexts[-1][1]
 
@@ -199,6 +209,106 @@ def test_text_is_rasterised_at_the_window_scale(open_deck):
         ratios[size] = _edge_to_ink(page.locator('.slides > article.current h2').screenshot())
     # 3x the size: a crisp edge/ink ratio falls about threefold.
     assert ratios[3840, 2160] < 0.6 * ratios[REFERENCE], ratios
+
+
+# --- type that fills the room ------------------------------------------------
+
+# Every block present.js sized, in document order: [slide number, type, size].
+FITTED_TYPE = """() => [...document.querySelectorAll('section.slides > article')].flatMap(
+    (slide, i) => [...slide.querySelectorAll('[data-deck-type]')].map(
+        el => [i + 1, el.dataset.deckType, el.style.fontSize]))"""
+
+# For the current slide: its sized blocks, and whether, with each of them a
+# pixel larger (up to its cap), the slide would be full: some element within
+# 4 px of the content box's bottom (present.js keeps 2 px clear), a block
+# wider than itself, or something past the right edge already (which the
+# overflow tests report).  Restores the sizes.
+ONE_PX_LARGER = """() => {
+  const slide = document.querySelector('.slides > article.current');
+  const caps = DeckPresent.typeCaps;
+  const blocks = [...slide.querySelectorAll('[data-deck-type]')];
+  const sizes = blocks.map(el => [el.dataset.deckType, parseFloat(el.style.fontSize)]);
+  const grown = blocks.filter(el => parseFloat(el.style.fontSize) < caps[el.dataset.deckType]);
+  let full = null;
+  if (grown.length) {
+    grown.forEach(el => { el.style.fontSize = (parseFloat(el.style.fontSize) + 1) + 'px'; });
+    const box = slide.getBoundingClientRect(), style = getComputedStyle(slide);
+    const bottom = box.bottom - slide.clientTop - parseFloat(style.paddingBottom);
+    const right = box.left + slide.clientLeft + slide.clientWidth - parseFloat(style.paddingRight);
+    full = [...slide.querySelectorAll('*')].some(el => el.getClientRects().length
+        && !el.closest('.slide-no, div.admonition.note')
+        && (el.getBoundingClientRect().bottom >= bottom - 4
+            || el.getBoundingClientRect().right > right + 1))
+      || blocks.some(el => el.scrollWidth > el.clientWidth);
+    grown.forEach(el => { el.style.fontSize = (parseFloat(el.style.fontSize) - 1) + 'px'; });
+  }
+  return {title: slide.querySelector('h1, h2').textContent.trim(), sizes, full};
+}"""
+
+
+# Runs before the page's own scripts: at every frame, until present.js has
+# fitted the type, how many slides that frame would draw.
+COUNT_FRAMES_BEFORE_FIT = """
+window.slidesShownBeforeFit = [];
+(function nextFrame() {
+  requestAnimationFrame(() => {
+    if (document.documentElement.hasAttribute('data-deck-fitted')) return;
+    window.slidesShownBeforeFit.push([...document.querySelectorAll('section.slides > article')]
+        .filter(slide => slide.getClientRects().length).length);
+    nextFrame();
+  });
+})();
+"""
+
+
+def test_no_frame_shows_a_slide_before_its_type_is_fitted(browser, built_slides, serve,
+                                                         deck):  # noqa: F811 (fixture)
+    context = browser.new_context(viewport={'width': REFERENCE[0], 'height': REFERENCE[1]})
+    watch = Watch(context)
+    context.add_init_script(COUNT_FRAMES_BEFORE_FIT)
+    page = context.new_page()
+    page.goto(serve(built_slides) + 'index.html', wait_until='load')
+    page.wait_for_function(present.TYPE_FITTED)
+    assert page.evaluate('document.documentElement.dataset.deckFitted') == str(len(deck))
+    shown = page.evaluate('window.slidesShownBeforeFit')
+    context.close()
+    watch.check()
+    assert shown == [0] * len(shown)
+
+
+def test_fitted_type_is_the_same_in_any_window_and_in_the_console(open_deck):
+    small, _ = open_deck((1024, 768))
+    large, _ = open_deck((3840, 2160))
+    fitted = small.evaluate(FITTED_TYPE)
+    assert fitted and fitted == large.evaluate(FITTED_TYPE)
+
+    # The console's previews are copies of the audience's slides: same sizes.
+    number = next(n for n, kind, _ in fitted if kind == 'code')
+    large.evaluate('index => DeckPresent.go(index)', number - 1)
+    console = open_console(large)
+    console_shows(console, number)
+    sizes = 'el => [...el.querySelectorAll("[data-deck-type]")].map(b => getComputedStyle(b).fontSize)'
+    for pane, slide in (('#current_slide', 'article.current'), ('#next_slide', 'article.next')):
+        assert (console.eval_on_selector(pane, sizes)
+                == large.eval_on_selector(f'.slides > {slide}', sizes)), pane
+
+
+def test_no_slide_has_room_for_its_type_a_pixel_larger(open_deck, deck):
+    page, _ = open_deck()
+    caps = page.evaluate('DeckPresent.typeCaps')
+    slides = []
+    for index in range(len(deck)):
+        page.evaluate('index => DeckPresent.go(index)', index)
+        slides.append(page.evaluate(ONE_PX_LARGER))
+    out_of_bounds = {s['title']: s['sizes'] for s in slides
+                     if any(not MIN_TEXT_PX <= size <= caps[kind] for kind, size in s['sizes'])}
+    assert out_of_bounds == {}, f'sizes outside {MIN_TEXT_PX} px and the caps {caps}'
+    room_left = {s['title']: s['sizes'] for s in slides if s['full'] is False}
+    assert room_left == {}
+    # The deck has sparse slides: some text at its cap, some code above the floor.
+    sizes = [size for s in slides for size in s['sizes']]
+    assert ['text', caps['text']] in sizes
+    assert any(kind == 'code' and size > MIN_TEXT_PX for kind, size in sizes)
 
 
 # --- presenter console -------------------------------------------------------
@@ -353,6 +463,36 @@ def test_pdf_with_notes_puts_each_slides_notes_on_its_page(built_slides, tmp_pat
                if squeeze(slide.notes).removeprefix('备注')[:20] not in squeeze(pages[n])
                or squeeze(slide.title) not in squeeze(pages[n])]
     assert missing == []
+
+
+def test_pictures_show_a_slide_and_the_console_opened_on_it(built_slides, tmp_path, deck,
+                                                          browser):  # noqa: F811 (fixture)
+    from PIL import Image
+    described = present.pictures(built_slides, tmp_path, browser=browser)
+    number = described['slide']['number']
+    assert squeeze(deck[number - 1].title) == squeeze(present.PICTURE_SLIDE)
+    assert described['slides'] == len(deck)
+    assert described['console_counter'] == f'{number} / {len(deck)}'
+    assert json.loads((tmp_path / present.PICTURES_JSON).read_text(encoding='utf-8')) == described
+    assert described['sha256'] == {name: present.sha256(tmp_path / name)
+                                   for name in ('slide.png', 'console.png')}
+    with Image.open(tmp_path / 'slide.png') as slide, Image.open(tmp_path / 'console.png') as console:
+        assert slide.size == (720, 560)           # 0.8 of the design size
+        assert console.size == (present.PICTURE_CONSOLE_VIEWPORT['width'],
+                                present.PICTURE_CONSOLE_VIEWPORT['height'])
+
+
+def test_readme_pictures_are_of_this_deck(deck):
+    """The committed pictures were made by `make pictures` from a deck of this many slides."""
+    docs = ROOT / 'docs'
+    described = json.loads((docs / present.PICTURES_JSON).read_text(encoding='utf-8'))
+    refresh = 'docs/*.png show another deck than this one: run make pictures and commit docs/'
+    number = described['slide']['number']
+    assert described['slides'] == len(deck), refresh
+    assert described['console_counter'] == f'{number} / {len(deck)}', refresh
+    assert squeeze(deck[number - 1].title) == squeeze(described['slide']['title']), refresh
+    assert described['sha256'] == {name: present.sha256(docs / name)
+                                   for name in ('slide.png', 'console.png')}, refresh
 
 
 def test_screens_writes_a_png_per_slide_and_a_contact_sheet(built_slides, tmp_path, deck,

@@ -1,12 +1,15 @@
-/* The deck in the audience's window: fit to screen, slide URLs, console sync.
+/* The deck in the audience's window: type that fills each slide, fit to
+ * screen, slide URLs, console sync.
  *
- * hieroglyph lays every slide out at a fixed 900x700 px.  This script scales
- * that design box to the window (CSS transform on the slide container: the
- * layout is computed once, at design size, so it is the same on a laptop and
- * on a 4K projector, and Chromium rasterises the text at the final scale),
- * follows #N in the address bar, and keeps the presenter console
- * (console.html, key c) in step with every move, however it was made: arrow
- * keys, the overview, the address bar, or the console itself.
+ * hieroglyph lays every slide out at a fixed 900x700 px.  Once, when the page
+ * has been parsed, this script sets each slide's code and running text as
+ * large as that slide's room allows (fitType below).  It scales the design
+ * box to the window (CSS transform on the slide container: the layout is
+ * computed once, at design size, so it is the same on a laptop and on a 4K
+ * projector, and Chromium rasterises the text at the final scale), follows
+ * #N in the address bar, and keeps the presenter console (console.html,
+ * key c) in step with every move, however it was made: arrow keys, the
+ * overview, the address bar, or the console itself.
  *
  * The console speaks a small protocol over postMessage:
  *   console  -> audience  {command: 'deck_register'}      (repeated: survives reloads)
@@ -21,6 +24,11 @@ var DeckPresent = (function () {
   var OVERVIEW_COLUMNS = 4;
   var OVERVIEW_CELL = 980;  // a thumbnail's slide plus its margins, at design size
 
+  // Type that fills the room: the largest size, in design px, a block grows to.
+  var CODE_MAX = 30;        // a <pre>: a short function is read from the back row
+  var TEXT_MAX = 40;        // bullets and paragraphs on a sparse slide
+  var FIT_SLACK = 2;        // px kept clear above the content box's bottom edge
+
   var consoles = [];        // windows that registered for deck_state
 
   function fit() {
@@ -34,6 +42,102 @@ var DeckPresent = (function () {
 
   function slides() {
     return document.querySelectorAll('section.slides > article');
+  }
+
+  /* --- type that fills the room ----------------------------------------
+   *
+   * Each slide grows its code blocks and its running text (lists and
+   * paragraphs directly on the slide) by one factor k, each block clamped to
+   * its cap, to the largest k at which the slide still fits its 780x620 px
+   * content box: no child past the bottom or right edge, no code block that
+   * would scroll, no block wider than itself.  A block whose style attribute
+   * sets its size (bench tables, the bench-source line) keeps that size: it
+   * was sized by whoever generated it.  Titles, tables, figures and charts
+   * keep theirs and count as taken room.  Each block it sizes gets its
+   * size as an inline style and data-deck-type="code" or "text".
+   *
+   * Everything is measured in layout px: while it measures (class
+   * deck-fitting on the container) every slide is displayed and the
+   * container's fit-to-window transform is off, so boxes, scroll* and
+   * client* are the design layout's own, the same at any window size.  The
+   * result is a pure function of the built HTML and the fonts (local ones:
+   * the deck loads no web font), so every rendering of the page (the
+   * screen, the PDF, the PNGs, the console's previews, which copy the
+   * slides' HTML, and the overview) shows the same sizes.  It runs once, in
+   * the task that ends parsing (DOMContentLoaded, where hieroglyph first
+   * shows a slide), so no frame shows a slide before it; it leaves
+   * data-deck-fitted on <html> with the number of slides it fitted.
+   */
+  function growable(slide) {
+    var blocks = [];
+    function add(el, type, max) {
+      if (el.style.fontSize || el.closest('div.admonition.note')) return;
+      var base = parseFloat(getComputedStyle(el).fontSize);
+      if (base < max) blocks.push({el: el, type: type, base: base, max: max});
+    }
+    Array.prototype.forEach.call(slide.querySelectorAll('pre'), function (pre) {
+      add(pre, 'code', CODE_MAX);
+    });
+    Array.prototype.forEach.call(slide.children, function (el) {
+      if (/^(UL|OL|DL|P|BLOCKQUOTE)$/.test(el.tagName)) add(el, 'text', TEXT_MAX);
+    });
+    return blocks;
+  }
+
+  // Boxes of the slide's children, HTML or SVG alike; a list's or title's
+  // glyphs may poke out of its line boxes, so only a code block's own scroll
+  // height counts.
+  function fits(slide, inFlow, blocks) {
+    var box = slide.getBoundingClientRect(), style = getComputedStyle(slide);
+    var bottom = box.bottom - parseFloat(style.borderBottomWidth)
+                 - parseFloat(style.paddingBottom) - FIT_SLACK;
+    var right = box.right - parseFloat(style.borderRightWidth) - parseFloat(style.paddingRight);
+    return inFlow.every(function (el) {
+      var child = el.getBoundingClientRect();
+      return child.bottom <= bottom && child.right <= right;
+    }) && blocks.every(function (block) {
+      var el = block.el;
+      return el.scrollWidth <= el.clientWidth &&
+             (el.tagName !== 'PRE' || el.scrollHeight <= el.clientHeight);
+    });
+  }
+
+  function setSizes(blocks, k) {
+    blocks.forEach(function (block) {
+      block.el.style.fontSize = Math.min(block.max, Math.floor(block.base * k)) + 'px';
+      block.el.setAttribute('data-deck-type', block.type);
+    });
+  }
+
+  // Bisection until k is known to under 1 px of the largest block: then the
+  // sizes at high, which do not fit, are each at most 1 px above the result.
+  function fitSlide(slide) {
+    var blocks = growable(slide);
+    if (!blocks.length) return;
+    var inFlow = Array.prototype.filter.call(slide.children, function (el) {
+      var position = getComputedStyle(el).position;
+      return el.getClientRects().length && position !== 'absolute' && position !== 'fixed';
+    });
+    var largest = Math.max.apply(null, blocks.map(function (b) { return b.base; }));
+    var low = 1;                      // a k that fits (the design size, assumed)
+    var high = Math.max.apply(null, blocks.map(function (b) { return b.max / b.base; }));
+    setSizes(blocks, high);
+    if (fits(slide, inFlow, blocks)) return;  // every block at its cap
+    while ((high - low) * largest >= 1) {
+      var k = (low + high) / 2;
+      setSizes(blocks, k);
+      if (fits(slide, inFlow, blocks)) low = k; else high = k;
+    }
+    setSizes(blocks, low);
+  }
+
+  function fitType() {
+    var container = document.querySelector('section.slides');
+    var all = slides();
+    container.classList.add('deck-fitting');
+    Array.prototype.forEach.call(all, fitSlide);
+    container.classList.remove('deck-fitting');
+    document.documentElement.setAttribute('data-deck-fitted', String(all.length));
   }
 
   function inOverview() {
@@ -97,10 +201,12 @@ var DeckPresent = (function () {
   fit();
   window.addEventListener('resize', fit);
   if (typeof SlideDeck !== 'undefined') {   // not in the console page
+    document.addEventListener('DOMContentLoaded', fitType);
     window.addEventListener('message', onMessage);
     window.addEventListener('hashchange', onHashChange);
     document.addEventListener('slideenter', broadcast);
   }
 
-  return {fit: fit, go: go, addHandoutNotes: addHandoutNotes};
+  return {fit: fit, go: go, addHandoutNotes: addHandoutNotes,
+          typeCaps: {code: CODE_MAX, text: TEXT_MAX}};
 }());
