@@ -23,12 +23,16 @@ SHORT = 8                   # hex digits a slide shows
 
 def fingerprint(root):
     """{'fingerprint': hex digest, 'files': [paths relative to root]}."""
-    root = Path(root)
     files = code_files(root)
+    return {'fingerprint': code_digest(root, files)[:16], 'files': files}
+
+
+def code_digest(root, files):
+    """The sha256 of files' code (paths relative to root), as hex."""
     digest = hashlib.sha256()
     for path in files:
-        digest.update(f'{path}\0{code_of(root / path)}\0'.encode())
-    return {'fingerprint': digest.hexdigest()[:16], 'files': files}
+        digest.update(f'{path}\0{code_of(Path(root) / path)}\0'.encode())
+    return digest.hexdigest()
 
 
 def stale_parts(data, root, parts=None, current=None):
@@ -72,13 +76,20 @@ def code_files(root):
     root = Path(root)
     bench = sorted(p for p in (root / 'bench').glob('*')
                    if p.suffix in ('.py', '.c'))
-    seen, todo = set(), [p for p in bench if p.suffix == '.py']
+    return import_closure(bench, root)
+
+
+def import_closure(files, root):
+    """files (under root) and every runtime module their Python imports,
+    transitively: sorted paths relative to root."""
+    root = Path(root)
+    seen, todo = set(), [p for p in files if p.suffix == '.py']
     while todo:
         for module in imported_modules(todo.pop(), root):
             if module not in seen:
                 seen.add(module)
                 todo.append(module)
-    return sorted(str(p.relative_to(root)) for p in set(bench) | seen)
+    return sorted(str(p.relative_to(root)) for p in set(files) | seen)
 
 
 def imported_modules(path, root):
