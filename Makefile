@@ -32,12 +32,10 @@ slides: $(STAMP) ## build the slides: _build/slides/index.html
 html: $(STAMP) ## build a readable handout: _build/html/index.html
 	$(SPHINX) -b html . $(BUILD)/html
 
-present: slides ## serve the slides on 127.0.0.1 (PORT=8000) until Ctrl-C
-	@echo
-	@echo "  Open http://127.0.0.1:$(PORT)/ in a browser."
-	@echo "  Arrow keys: next/previous slide;  c: presenter console;  t: slide table."
-	@echo
-	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILD)/slides
+# deckext.stage serves the built deck as http.server would, and runs the
+# claim of a slide with a live demo when its 运行 or 反证 button is pressed.
+present: slides ## serve the slides on 127.0.0.1 (PORT=8000), demos live, until Ctrl-C
+	$(BIN)/python -m deckext.stage $(BUILD)/slides --port $(PORT)
 
 # Presenting off the screen and while writing: deckext.present drives
 # Debian's headless Chromium over the built deck; sphinx-autobuild rebuilds

@@ -1,0 +1,448 @@
+"""The deck served for presenting, with the slides' claims run from the slides.
+
+    python -m deckext.stage _build/slides [--port 8000] [--time-limit 10]
+
+``make present`` serves the built deck with this instead of ``python -m
+http.server``: the same files, and three requests for ``.. live-demo::``
+(deckext.livedemo; static/stage.js is the page's side):
+
+    POST /demo/NAME                    run claim NAME, stream its output as text
+    POST /demo/NAME?counterfactual=1   run its counterfactual
+    POST /demo/stop                    end the run that is on
+
+A run is ``python -m microthread.demos run NAME [--counterfactual]`` in a
+process group of its own, since demos fork.  One run at a time; the whole
+group is killed when the claim ends, when the run passes its time limit,
+when it is stopped (stage.js stops it as the deck leaves its slide) and
+when the page that asked for it goes away.
+
+Discussion: any web page the presenter has open may send requests to
+127.0.0.1, and a page whose host name its owner rebinds to 127.0.0.1 (DNS
+rebinding) may even read the answers.  Starting processes is nothing such a
+page may do, so every request is checked, and a refusal is a 4xx naming why:
+
+* the server listens on 127.0.0.1 only;
+* Host must be ``127.0.0.1:PORT`` or ``localhost:PORT``: a rebound page's
+  requests carry its own host name, so it never reads a page with the token;
+* Origin, which a browser sends with every POST and every cross-origin
+  request, must be the deck's own, ``http://`` and that Host; never null;
+* a request that runs or stops something carries this launch's random token
+  in the ``X-Deck-Token`` header, which a cross-origin page cannot set
+  without a preflight this server never grants.  The server writes the
+  token into each page it serves; it never travels in a URL, where history
+  and logs would keep it;
+* a run names a claim of the registry and nothing else: no code, no body,
+  no parameter but ``counterfactual=1``;
+* a file is served only from inside the built deck.
+"""
+
+import argparse
+import contextlib
+import hmac
+import http.server
+import os
+import re
+import secrets
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+HOST = '127.0.0.1'
+TOKEN_HEADER = 'X-Deck-Token'
+TOKEN_META = '<meta name="deck-token" content="{}">'
+DEMOS = (sys.executable, '-m', 'microthread.demos')   # the claims' command
+TIME_LIMIT = 10.0    # s a run may take; the slowest claim takes about one
+TICK = 0.1           # s between looks at a run whose output has gone quiet
+STOP_WAIT = 5.0      # s a stop waits for the killed run to end
+
+# What the stage adds to a run's output when the claim did not end by itself.
+STOPPED = '（已停止）'
+TIMED_OUT = '（超过 {:g} 秒的时限，已结束）'
+
+
+def registry():
+    """{name: the cause its counterfactual takes away, or None} of every claim."""
+    from microthread.demos.claims import CLAIMS
+    return {name: claim.without for name, claim in CLAIMS.items()}
+
+
+def claim_command(name, counterfactual, command=DEMOS):
+    """The command line that runs claim name, or its counterfactual."""
+    return [*command, 'run', name, *(['--counterfactual'] if counterfactual else [])]
+
+
+class Run:
+    """One claim running in a process group of its own, read as it prints.
+
+    ``stream`` hands the output on as it comes; whatever ends the run --
+    the claim itself, ``stop`` from another thread, the time limit, or the
+    reader hanging up -- the whole group is killed before it returns, so
+    nothing a demo forked outlives its run.
+    """
+
+    def __init__(self, argv, time_limit=TIME_LIMIT):
+        self.time_limit = time_limit
+        self.stopped = False
+        self._lock = threading.Lock()   # orders stop() against the reaping
+        self._reaped = False
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+
+    def stream(self, write, hangup=None):
+        """write(bytes) each piece of output as it comes; return the exit status.
+
+        hangup, a socket, ends the run when its peer closes it: nobody is
+        left to read.  A run that did not end by itself ends with a line of
+        the stage's saying why (STOPPED, TIMED_OUT).
+        """
+        pipe = self.process.stdout.fileno()
+        watched = [pipe] + ([hangup] if hangup is not None else [])
+        deadline = time.monotonic() + self.time_limit
+        last, ending = b'\n', None
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    ending = TIMED_OUT.format(self.time_limit)
+                    break
+                ready, _, _ = select.select(watched, [], [], min(left, TICK))
+                if pipe in ready:
+                    data = os.read(pipe, 65536)
+                    if not data:
+                        break
+                    write(data)
+                    last = data[-1:]
+                elif ready:               # the reader's socket
+                    if _hung_up(hangup):
+                        return None
+                    watched.remove(hangup)
+                elif self.process.poll() is not None:
+                    break       # it ended; something it forked holds the pipe
+            if self.stopped:
+                ending = STOPPED
+            if ending:
+                write(('' if last == b'\n' else '\n').encode() + f'{ending}\n'.encode())
+        finally:
+            self.kill()
+        return self.process.returncode
+
+    def stop(self):
+        """End the run from another thread; its ``stream`` returns soon after."""
+        with self._lock:
+            self.stopped = True
+            self._kill_group()
+
+    def kill(self):
+        """Kill the whole group and reap the claim's process."""
+        with self._lock:
+            self._kill_group()
+            self.process.wait()
+            self._reaped = True
+        self.process.stdout.close()
+
+    def _kill_group(self):
+        # Before the claim is reaped its pid, which is the group's id, cannot
+        # be reused, so this signal reaches only what the claim started.
+        if not self._reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _hung_up(sock):
+    """Whether sock's peer has closed it (a read would say end of file)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b''
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+class Refused(Exception):
+    """A request the stage will not serve: an HTTP status and why."""
+
+    def __init__(self, status, why):
+        super().__init__(why)
+        self.status = status
+
+
+class Stage(http.server.ThreadingHTTPServer):
+    """The built deck in deck_dir on 127.0.0.1:port, the registry's claims
+    runnable: ``command run NAME [--counterfactual]`` runs one."""
+
+    daemon_threads = True
+
+    def __init__(self, deck_dir, port=0, command=DEMOS, time_limit=TIME_LIMIT, log=None):
+        self.deck = Path(deck_dir).resolve()
+        if not (self.deck / 'index.html').is_file():
+            raise FileNotFoundError(f'{self.deck} has no index.html: build the slides '
+                                    'first (make slides)')
+        self.claims = registry()                # {name: what its counterfactual takes away}
+        self.command = command
+        self.time_limit = time_limit
+        self.log = log                          # log(line), or None: quiet
+        self.token = secrets.token_urlsafe(32)  # this launch's, in every page served
+        self.run = None                         # the Run that is on, if any
+        self.run_label = None                   # what it runs: NAME [--counterfactual]
+        self._lock = threading.Lock()           # guards run and run_label
+        self._ended = threading.Condition(self._lock)   # notified as a run ends
+        super().__init__((HOST, port), StageHandler)
+
+    @property
+    def port(self):
+        return self.server_address[1]
+
+    @property
+    def url(self):
+        return f'http://{HOST}:{self.port}/'
+
+    def hosts(self):
+        """The Host headers a request to this server may carry."""
+        return {f'{HOST}:{self.port}', f'localhost:{self.port}'}
+
+    def start(self, name, counterfactual):
+        """A Run of claim name, unless one is on already."""
+        label = name + (' --counterfactual' if counterfactual else '')
+        with self._lock:
+            if self.run is not None:
+                raise Refused(409, f'{self.run_label} is running: one run at a time '
+                                   f'(POST /demo/stop ends it)')
+            self.run = Run(claim_command(name, counterfactual, self.command),
+                           self.time_limit)
+            self.run_label = label
+            return self.run
+
+    def ended(self, run):
+        with self._lock:
+            if self.run is run:
+                self.run = self.run_label = None
+            self._ended.notify_all()
+
+    def stop(self, timeout=STOP_WAIT):
+        """Stop the run that is on and wait until it has ended; return what it ran."""
+        with self._lock:
+            run, label = self.run, self.run_label
+            if run is None:
+                return None
+            run.stop()
+            if not self._ended.wait_for(lambda: self.run is not run, timeout):
+                raise Refused(503, f'{label} did not end within {timeout:g} s of being killed')
+            return label
+
+    def server_close(self):
+        with contextlib.suppress(Refused):
+            self.stop()
+        super().server_close()
+
+
+class StageHandler(http.server.SimpleHTTPRequestHandler):
+    """Files of the deck (GET, HEAD) and the demo requests (POST), each checked first."""
+
+    server_version = 'DeckStage'
+    timeout = 30    # s for a request to arrive whole; a stalled client is dropped
+
+    def __init__(self, request, client_address, server):
+        super().__init__(request, client_address, server, directory=str(server.deck))
+
+    # -- the checks ----------------------------------------------------------
+
+    def check_host_and_origin(self):
+        host = self.headers.get('Host')
+        if host is None:
+            raise Refused(400, 'no Host header')
+        if host.lower() not in self.server.hosts():
+            raise Refused(403, f'Host {host!r} is not this server: only '
+                               f'127.0.0.1:{self.server.port} or localhost:{self.server.port} '
+                               f'(a page that rebinds its own name to 127.0.0.1 sends that name)')
+        origin = self.headers.get('Origin')
+        if origin is not None and origin != f'http://{host.lower()}':
+            raise Refused(403, f'Origin {origin!r} is not the deck\'s own, '
+                               f'http://{host.lower()}: only the deck\'s page may ask')
+
+    def check_token(self):
+        given = self.headers.get(TOKEN_HEADER)
+        if given is None:
+            raise Refused(403, f'no {TOKEN_HEADER} header: a request that runs or stops '
+                               f'something carries the token of the page this server served')
+        if not hmac.compare_digest(given.encode(), self.server.token.encode()):
+            raise Refused(403, f'{TOKEN_HEADER} is not this launch\'s token (reload the page)')
+
+    def check_no_body(self):
+        if self.headers.get('Transfer-Encoding') or self.headers.get('Content-Length', '0') != '0':
+            raise Refused(400, f'POST {urlsplit(self.path).path} takes no body: '
+                               f'a run is a claim\'s name, nothing else')
+
+    def file(self):
+        """The file a GET or HEAD names: inside the built deck, or refused."""
+        path = unquote(urlsplit(self.path).path)
+        if '..' in path.split('/') or '\0' in path:
+            raise Refused(400, f'path {path!r} climbs out of the deck')
+        target = Path(self.translate_path(self.path)).resolve()
+        if not target.is_relative_to(self.server.deck):
+            raise Refused(403, f'{path!r} leads outside the built deck, to {target}')
+        return target
+
+    # -- the requests --------------------------------------------------------
+
+    def do_GET(self):
+        self.answer(self.serve_file)
+
+    def do_HEAD(self):
+        self.answer(self.serve_file)
+
+    def do_POST(self):
+        self.answer(self.serve_demo)
+
+    def do_OPTIONS(self):
+        # A browser's preflight before a cross-origin request with a header
+        # of its own, such as the token: never granted.
+        self.refuse(405, 'OPTIONS: the stage grants no cross-origin request')
+
+    def answer(self, serve):
+        try:
+            self.check_host_and_origin()
+            serve()
+        except Refused as refusal:
+            self.refuse(refusal.status, str(refusal))
+
+    def serve_file(self):
+        target = self.file()
+        if target.is_dir() and self.path.split('?')[0].endswith('/'):
+            target = target / 'index.html'
+        if target.suffix == '.html' and target.is_file():
+            self.send_page(target)
+        elif self.command == 'HEAD':
+            super().do_HEAD()
+        else:
+            super().do_GET()
+
+    def send_page(self, target):
+        """An HTML page of the deck with this launch's token in its head."""
+        page = target.read_bytes()
+        head = re.search(rb'<head[^>]*>', page, re.IGNORECASE)
+        if head:
+            meta = TOKEN_META.format(self.server.token).encode()
+            page = page[:head.end()] + meta + page[head.end():]
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/html; charset=utf-8')
+        self.send_header('Content-Length', str(len(page)))
+        self.send_header('Cache-Control', 'no-store')   # a token is for one launch
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(page)
+
+    def serve_demo(self):
+        self.check_token()
+        self.check_no_body()
+        parts = urlsplit(self.path)
+        if not parts.path.startswith('/demo/'):
+            raise Refused(404, f'no such request: POST {parts.path} '
+                               f'(POST /demo/NAME or /demo/stop)')
+        name = unquote(parts.path[len('/demo/'):])
+        if name == 'stop':
+            return self.stop(parts.query)
+        if name not in self.server.claims:
+            raise Refused(404, f'no claim named {name!r} in the registry '
+                               f'(python -m microthread.demos list)')
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if query not in ([], [('counterfactual', '1')]):
+            raise Refused(400, f'POST /demo/{name} takes no parameter but counterfactual=1, '
+                               f'not {parts.query!r} (the token goes in the {TOKEN_HEADER} '
+                               f'header, never in a URL)')
+        if query and self.server.claims[name] is None:
+            raise Refused(400, f'{name} has no counterfactual: it is a claim of structure')
+        self.stream(self.server.start(name, bool(query)))
+
+    def stream(self, run):
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/plain; charset=utf-8')
+        self.send_header('Cache-Control', 'no-store')
+        self.send_header('X-Content-Type-Options', 'nosniff')
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        self.close_connection = True
+        try:
+            run.stream(self.write, hangup=self.connection)
+        except OSError:
+            pass    # the page went away mid-run; stream() killed the group
+        finally:
+            self.server.ended(run)
+
+    def write(self, data):
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def stop(self, query):
+        if query:
+            raise Refused(400, f'POST /demo/stop takes no parameter, not {query!r}')
+        label = self.server.stop()
+        body = (f'stopped {label}\n' if label else 'no run was on\n').encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/plain; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def refuse(self, status, why):
+        body = f'{status} {why}\n'.encode()
+        self.log_message('refused: %s', why)
+        self.send_response(status)
+        self.send_header('Content-Type', 'text/plain; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        self.close_connection = True
+        if self.command != 'HEAD':
+            self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        if self.server.log:
+            self.server.log(f'{self.address_string()} {format % args}')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m deckext.stage',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('deck_dir', help='the built deck (_build/slides)')
+    parser.add_argument('--port', type=int, default=8000, help='port on 127.0.0.1 (default 8000)')
+    parser.add_argument('--time-limit', type=float, default=TIME_LIMIT, metavar='SECONDS',
+                        help=f'kill a run after this long (default {TIME_LIMIT:g})')
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f'--port {args.port} is not a port (0..65535)')
+    if not args.time_limit > 0:
+        parser.error(f'--time-limit {args.time_limit} is not a positive number of seconds')
+    try:
+        stage = Stage(args.deck_dir, args.port, time_limit=args.time_limit,
+                      log=lambda line: print(line, file=sys.stderr, flush=True))
+    except FileNotFoundError as error:
+        sys.exit(f'error: {error}')
+    except OSError as error:
+        sys.exit(f'cannot listen on {HOST}:{args.port}: {error.strerror or error}')
+    # SIGTERM ends the server as Ctrl-C does: through server_close, which
+    # kills the run that is on.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f'\n  Open {stage.url} in a browser.\n'
+          '  Arrow keys: next/previous slide;  c: presenter console;  t: slide table.\n'
+          '  A slide with 运行 runs its claim here: one run at a time, '
+          f'{args.time_limit:g} s at most.\n', flush=True)
+    try:
+        stage.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stage.server_close()
+
+
+if __name__ == '__main__':
+    main()
