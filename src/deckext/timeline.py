@@ -20,10 +20,18 @@ slide can show some panels only (``:panels: 1``).
 The SVG carries what it draws as data attributes (``data-lane``,
 ``data-origin``/``data-target`` of each switch, in order), so the tests
 can check the drawing against the recorded trace.
+
+For whoever cannot see it, the SVG is one image (``role="img"``) named by
+its ``<title>`` (the panels' titles) and described by its ``<desc>``: what
+a timeline shows, then each panel's lanes, and every span, mark and switch
+in time order, with its time since the panel began.  The numbers the
+drawing compresses are all there as text, spaced and punctuated as the
+deck's Chinese is (``deckext.lint``).
 """
 
 import html
 
+from deckext.lint import is_cjk, is_western
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
@@ -127,16 +135,21 @@ def height(timelines):
 def render(timelines, width=WIDTH, uid='tl'):
     """The panels as one SVG document (a string).
 
-    ``uid`` prefixes the ids of its pattern and arrowhead: a deck is one
-    HTML page, and a second drawing must not point at the first one's.
+    ``uid`` prefixes the ids of its title, description, pattern and
+    arrowhead: a deck is one HTML page, and a second drawing must not point
+    at the first one's.
     """
     tall = height(timelines)
     left = GUTTER + max(text_width(lane, TEXT)
                         for t in timelines for lane in t.lanes)
+    esc = html.escape
     out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" '
            f'width="{width}" height="{tall}" viewBox="0 0 {width} {tall}" '
            f'style="display: block; max-width: 100%; height: auto" '
-           f'font-family=\'{FONT}\' font-size="{TEXT}" role="img">',
+           f'font-family=\'{FONT}\' font-size="{TEXT}" role="img" '
+           f'aria-labelledby="{uid}-title" aria-describedby="{uid}-desc">',
+           f'<title id="{uid}-title">{esc(name(timelines))}</title>',
+           f'<desc id="{uid}-desc">{esc(describe(timelines))}</desc>',
            _DEFS.replace('tl-', f'{uid}-')]
     y, colours = 0, lane_colours(timelines)
     for timeline in timelines:
@@ -145,6 +158,64 @@ def render(timelines, width=WIDTH, uid='tl'):
     out.append(_legend(timelines, tall - LEGEND, width))
     out.append('</svg>')
     return ''.join(out).replace('url(#tl-', f'url(#{uid}-')
+
+
+# What each kind of span is, in the description.
+KIND_WORDS = {'run': '运行', 'wait': '等待', 'blocked': '阻塞在内核里'}
+
+
+def spaced(*parts):
+    """parts joined, with a space where CJK meets a Latin letter or digit:
+    the deck's spacing rule, for text made from names and numbers."""
+    text = ''
+    for part in filter(None, parts):
+        if text and (is_cjk(text[-1]) and is_western(part[0])
+                     or is_western(text[-1]) and is_cjk(part[0])):
+            text += ' '
+        text += part
+    return text
+
+
+def name(timelines):
+    """The drawing's accessible name: its panels' titles."""
+    return spaced('时间线：', '；'.join(t.title for t in timelines))
+
+
+def describe(timelines):
+    """The drawing in words: what a timeline shows, then every panel."""
+    return ''.join(
+        ['时间线：每条泳道是一个线程、微线程或回调，时间从左到右，箭头是切换。']
+        + [_described(number, timeline)
+           for number, timeline in enumerate(timelines, 1)])
+
+
+def _described(number, timeline):
+    """One panel: its title, length and lanes, then each span, mark and
+    switch in time order, at its time since the panel began."""
+    times = timeline.times()
+    begin = times[0] if times else 0.0
+
+    def at(t):
+        return duration(t - begin)
+
+    def noted(label):
+        return f'（{label}）' if label else ''
+
+    # At one moment: the switch, then what the lane switched to does.
+    events = [(span.start, 1, spaced(at(span.start), '起，', span.lane,
+                                     KIND_WORDS[span.kind], ' ',
+                                     duration(span.end - span.start),
+                                     noted(span.label)))
+              for span in timeline.spans]
+    events += [(mark.at, 2, spaced(at(mark.at), '，', mark.lane, '：', mark.label))
+               for mark in timeline.marks]
+    events += [(switch.at, 0, spaced(at(switch.at), '，', switch.origin,
+                                     '切换到', switch.target, noted(switch.label)))
+               for switch in timeline.switches]
+    took = duration(times[-1] - begin) if times else '0 µs'
+    head = spaced(f'第 {number} 幅“', timeline.title, '”，共 ', took, '，泳道：',
+                  '、'.join(timeline.lanes), '。')
+    return head + '；'.join(text for _, _, text in sorted(events)) + '。'
 
 
 _DEFS = (

@@ -1,5 +1,6 @@
 /* The deck in the audience's window: type that fills each slide, fit to
- * screen, slide URLs, console sync.
+ * screen, slide URLs, console sync, and the deck for a screen reader and
+ * the keyboard alone.
  *
  * hieroglyph lays every slide out at a fixed 900x700 px.  Once, when the page
  * has been parsed, this script sets each slide's code and running text as
@@ -157,6 +158,69 @@ var DeckPresent = (function () {
     };
   }
 
+  /* --- a screen reader and the keyboard alone ---------------------------
+   *
+   * hieroglyph keeps the slides next to the current one laid out, just off
+   * screen, for its slide-in transition; a screen reader would read them as
+   * if they were shown, and Tab would reach into them.  So every slide but
+   * the current one is inert while a slide is shown.  In the overview (key
+   * t) every slide is a thumbnail to pick: none is inert, each takes focus
+   * (Tab, or the arrow keys) and Enter or space shows the focused one.
+   * A move of any kind -- a key, the overview, the address bar, the
+   * console -- is said in the live region #deck-status (layout.html):
+   * "第 N 张，共 M 张：标题".
+   */
+  function title(slide) {
+    var heading = slide.querySelector('h1, h2');
+    return heading ? heading.textContent.trim() : '';
+  }
+
+  function announce() {
+    var all = slides(), index = SlideDeck.curSlide();
+    var status = document.getElementById('deck-status');
+    if (status && all[index]) {
+      status.textContent = '第 ' + (index + 1) + ' 张，共 ' + all.length + ' 张：' + title(all[index]);
+    }
+  }
+
+  // Called whenever a class changes on the container or a slide: whatever
+  // moved, the shown slide is the one reachable.
+  function reachable() {
+    var overview = inOverview();
+    Array.prototype.forEach.call(slides(), function (slide, index) {
+      slide.inert = !overview && !slide.classList.contains('current');
+      if (overview) {
+        slide.tabIndex = 0;
+        slide.setAttribute('aria-label', '第 ' + (index + 1) + ' 张：' + title(slide));
+      } else if (slide.hasAttribute('tabindex')) {
+        slide.removeAttribute('tabindex');
+        slide.removeAttribute('aria-label');
+      }
+    });
+  }
+
+  // In the overview: arrows move the focus, Enter or space shows the focused
+  // slide.  Runs before hieroglyph's own key handlers (capture on window), and
+  // keeps the keys it uses from them.
+  function onOverviewKey(event) {
+    if (!inOverview() || event.altKey || event.ctrlKey || event.metaKey) return;
+    var all = Array.prototype.slice.call(slides());
+    var index = all.indexOf(document.activeElement);
+    var step = {ArrowRight: 1, ArrowDown: OVERVIEW_COLUMNS,
+                ArrowLeft: -1, ArrowUp: -OVERVIEW_COLUMNS}[event.key];
+    if (step) {
+      var to = index < 0 ? SlideDeck.curSlide() : Math.max(0, Math.min(all.length - 1, index + step));
+      all[to].focus();
+      all[to].scrollIntoView({block: 'nearest'});
+    } else if ((event.key === 'Enter' || event.key === ' ') && index >= 0) {
+      go(index);
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+  }
+
   function broadcast() {
     var message = state();
     consoles = consoles.filter(function (win) { return !win.closed; });
@@ -205,6 +269,13 @@ var DeckPresent = (function () {
     window.addEventListener('message', onMessage);
     window.addEventListener('hashchange', onHashChange);
     document.addEventListener('slideenter', broadcast);
+    document.addEventListener('slideenter', announce);
+    window.addEventListener('keydown', onOverviewKey, true);
+    document.addEventListener('DOMContentLoaded', function () {
+      new MutationObserver(reachable).observe(document.querySelector('section.slides'),
+          {attributes: true, attributeFilter: ['class'], subtree: true});
+      reachable();
+    });
   }
 
   return {fit: fit, go: go, addHandoutNotes: addHandoutNotes,

@@ -97,8 +97,19 @@
     }
   }
 
+  // Keys the focused element needs for itself, for the keyboard alone: Enter
+  // and space press a focused button; the arrow, page and space keys scroll
+  // the notes while they have the focus (Tab reaches them).
+  var SCROLL_KEYS = ['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', ' '];
+
+  function ownKey(event) {
+    var target = event.target;
+    if (target.tagName === 'BUTTON') return event.key === 'Enter' || event.key === ' ';
+    return target.id === 'presenter_notes' && SCROLL_KEYS.indexOf(event.key) >= 0;
+  }
+
   function onKey(event) {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.altKey || event.ctrlKey || event.metaKey || ownKey(event)) return;
     switch (event.key) {
       case 'ArrowRight': case 'ArrowDown': case 'PageDown': case ' ': case 'Enter':
         go(shown.index + 1); break;
