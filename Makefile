@@ -33,7 +33,7 @@ html: $(STAMP) ## build a readable handout: _build/html/index.html
 	$(SPHINX) -b html . $(BUILD)/html
 
 # deckext.stage serves the built deck as http.server would, and runs the
-# claim of a slide with a live demo when its 运行 or 反证 button is pressed.
+# claim of a slide with a live demo when its 运行 or 对照 button is pressed.
 present: slides ## serve the slides on 127.0.0.1 (PORT=8000), demos live, until Ctrl-C
 	$(BIN)/python -m deckext.stage $(BUILD)/slides --port $(PORT)
 

@@ -18,4 +18,5 @@ def setup(app):
         app.setup_extension(f'deckext.{name}')
     app.setup_extension('deckext.timeline')
     app.setup_extension('deckext.lint')
+    app.setup_extension('deckext.livedemo')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

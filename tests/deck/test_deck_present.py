@@ -69,17 +69,19 @@ class Watch:
 
 @pytest.fixture
 def open_deck(browser, built_slides, serve):  # noqa: F811 (fixture)
-    """open_deck(viewport, clock=False, fragment='') -> (page, watch); checks the watch at the end."""
-    base = serve(built_slides)
+    """open_deck(viewport, clock=False, fragment='', base=None) -> (page, watch);
+    checks the watch at the end.  base: where the deck is served, if not
+    by a plain server of the built deck."""
+    plain = serve(built_slides)
     contexts = []
 
-    def start(viewport=REFERENCE, clock=False, fragment=''):
+    def start(viewport=REFERENCE, clock=False, fragment='', base=None):
         context = browser.new_context(viewport={'width': viewport[0], 'height': viewport[1]})
         contexts.append((context, Watch(context)))
         if clock:
             context.clock.install()
         page = context.new_page()
-        page.goto(base + 'index.html' + fragment, wait_until='load')
+        page.goto((base or plain) + 'index.html' + fragment, wait_until='load')
         page.add_style_tag(content=NO_TRANSITIONS)
         page.wait_for_function(present.TYPE_FITTED)
         page.evaluate('document.fonts.ready')
