@@ -26,7 +26,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from deck_support import ROOT, start_server
 from deckext import timeline
-from deckext.lint import Piece, check, load_glossary
+from deckext.lint import Piece, check, is_cjk, load_glossary
 from deckext.present import TYPE_FITTED
 from microthread.trace import Mark, Span, Switch, Timeline
 from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT, browser  # noqa: F401 (fixture)
@@ -105,12 +105,18 @@ def axe_walk(browser, built_slides):  # noqa: F811 (fixture)
     return found
 
 
+# axe takes about a second a slide: the walk (run by whichever of these two
+# comes first, as its setup) needs more than pytest's 120 s default.
+WALK_TIMEOUT = 600
+
+
+@pytest.mark.timeout(WALK_TIMEOUT)
 def test_axe_walked_every_slide(axe_walk, deck):
     assert [(number, title) for number, title, _ in axe_walk] == [
         (number, slide.title.strip()) for number, slide in enumerate(deck, 1)]
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(WALK_TIMEOUT)
 def test_axe_finds_no_violation_on_any_slide(axe_walk):
     found, awaited = [], []
     for number, title, violations in axe_walk:
@@ -233,12 +239,25 @@ def test_every_number_a_drawing_shows_is_in_its_title_or_description(built_slide
     judged(missing)
 
 
+def own_words(drawing, part):
+    """A drawing's title or description as the deck's code wrote it.  A
+    chart's quotes its labels and values verbatim from slides/data/bench.json,
+    as it draws them; their wording is the data's, so each is masked as one
+    word, CJK (中) or Latin (a) as it begins."""
+    text = drawing[part] or ''
+    if drawing['attrs'].get('class') == 'bench-chart':
+        for drawn in sorted({t.strip() for t in drawing['drawn'] if t.strip()},
+                            key=len, reverse=True):
+            text = text.replace(drawn, '中' if is_cjk(drawn[0]) else 'a')
+    return text
+
+
 def test_titles_and_descriptions_are_written_as_the_slides_are(built_slides):
     terms = load_glossary(ROOT / 'docs' / 'glossary.md')
     judged([(drawing, str(violation))
             for drawing in drawings(built_slides)
             for part in ('title', 'desc')
-            for violation in check(Piece(named(drawing), 1, drawing[part] or ''), terms)])
+            for violation in check(Piece(named(drawing), 1, own_words(drawing, part)), terms)])
 
 
 def test_a_timelines_description_gives_every_span_mark_and_switch_its_time():
