@@ -9,13 +9,18 @@
  *       connects CONNS sockets, warms up for WARMUP seconds, prints "start", runs SECONDS of
  *       ping-pong (one SIZE-byte message in flight per connection), prints
  *       "stop messages=M seconds=S cpu=C" (C: the client's own CPU seconds).
- *   client c10k HOST PORT CONNS SIZE
+ *   client c10k HOST PORT CONNS SIZE [STEP ...]
  *       connects CONNS sockets (each proven accepted by one echo), prints
- *       "held SECONDS", then for every "go" line on stdin echoes once on all
- *       of them at once and prints "echoed SECONDS"; any other line, or the
- *       end of stdin, ends it.
+ *       "held SECONDS" (the time spent opening them), then for every "go"
+ *       line on stdin echoes once on all of them at once and prints
+ *       "echoed SECONDS"; any other line, or the end of stdin, ends it.
+ *       At each STEP (ascending, below CONNS) it pauses on the way: prints
+ *       "opened STEP" and goes on at a "more" line, so that the server's
+ *       memory can be read with exactly STEP connections open.
  *
- * Any error prints "error: ..." on stderr and exits 1.
+ * A socket waits at most TIMEOUT seconds to connect, send or hear its echo:
+ * a server that stops accepting makes the client fail, not hang.  Any error
+ * prints "error: ..." on stderr and exits 1.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,11 +33,14 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BATCH 256          /* connections opened before their first echo */
 #define MAX_SIZE 65536
+#define MAX_STEPS 16
+#define TIMEOUT 60         /* seconds a blocking call may wait */
 
 static char payload[MAX_SIZE];
 static char sink[MAX_SIZE];
@@ -75,11 +83,17 @@ static void raise_fd_limit(int conns)
 static int connect_one(struct sockaddr_in *addr)
 {
     int one = 1;
+    struct timeval limit = {.tv_sec = TIMEOUT};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         die("socket");
-    if (connect(fd, (struct sockaddr *)addr, sizeof *addr) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    if (connect(fd, (struct sockaddr *)addr, sizeof *addr) < 0) {
+        if (errno == EINPROGRESS)       /* what a timed-out connect says */
+            errno = ETIMEDOUT;
         die("connect");
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
@@ -91,6 +105,8 @@ static void send_all(int fd, const char *data, int size)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN)
+                errno = ETIMEDOUT;
             die("send");
         }
         data += n;
@@ -109,6 +125,10 @@ static void recv_all(int fd, int size)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN) {
+                errno = ETIMEDOUT;
+                die("recv (no echo in time)");
+            }
             die("recv");
         }
         size -= n;
@@ -131,19 +151,54 @@ static ssize_t recv_some(int fd, int want)
     return got;
 }
 
-/* Open conns blocking sockets, in batches proven accepted by one echo. */
-static int *open_all(struct sockaddr_in *addr, int conns, int size)
+/* Open fds[start..end) and prove each accepted by one echo. */
+static void open_batch(struct sockaddr_in *addr, int *fds, int start, int end,
+                       int size)
+{
+    for (int i = start; i < end; i++)
+        fds[i] = connect_one(addr);
+    for (int i = start; i < end; i++)
+        send_all(fds[i], payload, size);
+    for (int i = start; i < end; i++)
+        recv_all(fds[i], size);
+}
+
+/* The next command on stdin: 1 if it is word, 0 for anything else or EOF. */
+static int next_is(const char *word)
+{
+    char line[64];
+    return fgets(line, sizeof line, stdin)
+        && strncmp(line, word, strlen(word)) == 0;
+}
+
+/* Open conns blocking sockets, in batches proven accepted by one echo.  At
+ * each of steps[0..nsteps) (ascending, below conns) say "opened STEP" and
+ * wait for "more"; anything else ends the client.  *seconds is the time
+ * spent opening, the pauses left out. */
+static int *open_all(struct sockaddr_in *addr, int conns, int size,
+                     const int *steps, int nsteps, double *seconds)
 {
     int *fds = calloc(conns, sizeof *fds);
-    for (int start = 0; start < conns; start += BATCH) {
+    int next = 0;
+    double t0 = now();
+    *seconds = 0;
+    for (int start = 0; start < conns; ) {
         int end = start + BATCH < conns ? start + BATCH : conns;
-        for (int i = start; i < end; i++)
-            fds[i] = connect_one(addr);
-        for (int i = start; i < end; i++)
-            send_all(fds[i], payload, size);
-        for (int i = start; i < end; i++)
-            recv_all(fds[i], size);
+        if (next < nsteps && end > steps[next])
+            end = steps[next];
+        open_batch(addr, fds, start, end, size);
+        start = end;
+        if (next < nsteps && end == steps[next]) {
+            *seconds += now() - t0;
+            printf("opened %d\n", end);
+            fflush(stdout);
+            if (!next_is("more"))
+                exit(0);
+            next++;
+            t0 = now();
+        }
     }
+    *seconds += now() - t0;
     return fds;
 }
 
@@ -207,18 +262,12 @@ static int watch_all(int *fds, int conns)
     return ep;
 }
 
-/* The next command on stdin: 1 for "go", 0 for anything else or EOF. */
-static int next_go(void)
-{
-    char line[64];
-    return fgets(line, sizeof line, stdin) && strncmp(line, "go", 2) == 0;
-}
-
 static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int size,
                     double warmup)
 {
     struct epoll_event events[MAX_EVENTS];
-    int *fds = open_all(addr, conns, size);
+    double opening;
+    int *fds = open_all(addr, conns, size, NULL, 0, &opening);
     int *left = calloc(conns, sizeof *left);
     int ep = watch_all(fds, conns);
     long messages = 0, counted = 0;
@@ -260,16 +309,17 @@ static int pingpong(struct sockaddr_in *addr, int conns, double seconds, int siz
     return 0;
 }
 
-static int c10k(struct sockaddr_in *addr, int conns, int size)
+static int c10k(struct sockaddr_in *addr, int conns, int size,
+                const int *steps, int nsteps)
 {
-    double t0 = now();
-    int *fds = open_all(addr, conns, size);
+    double opening;
+    int *fds = open_all(addr, conns, size, steps, nsteps, &opening);
     int *left = calloc(conns, sizeof *left);
     int ep = watch_all(fds, conns);
-    printf("held %.6f\n", now() - t0);
+    printf("held %.6f\n", opening);
     fflush(stdout);
-    while (next_go()) {
-        t0 = now();
+    while (next_is("go")) {
+        double t0 = now();
         echo_once_on_all(ep, fds, left, conns, size);
         printf("echoed %.6f\n", now() - t0);
         fflush(stdout);
@@ -277,31 +327,44 @@ static int c10k(struct sockaddr_in *addr, int conns, int size)
     return 0;
 }
 
+static void usage(const char *name)
+{
+    fprintf(stderr, "usage: %s pingpong HOST PORT CONNS SECONDS SIZE WARMUP\n"
+                    "       %s c10k HOST PORT CONNS SIZE [STEP ...]\n", name, name);
+    exit(2);
+}
+
 int main(int argc, char **argv)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET};
-    if (argc < 6 || (strcmp(argv[1], "pingpong") == 0 && argc < 8)) {
-        fprintf(stderr, "usage: %s pingpong HOST PORT CONNS SECONDS SIZE WARMUP\n"
-                        "       %s c10k HOST PORT CONNS SIZE\n", argv[0], argv[0]);
-        return 2;
-    }
+    int pingpong_mode = argc > 1 && strcmp(argv[1], "pingpong") == 0;
+    int steps[MAX_STEPS], nsteps = argc - 6;
+    if (argc < 6 || (pingpong_mode && argc != 8)
+            || (!pingpong_mode && strcmp(argv[1], "c10k") != 0)
+            || nsteps > MAX_STEPS)
+        usage(argv[0]);
     if (inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1) {
         fprintf(stderr, "error: %s is not an IPv4 address\n", argv[2]);
         return 2;
     }
     addr.sin_port = htons(atoi(argv[3]));
     int conns = atoi(argv[4]);
-    int size = atoi(argc >= 7 ? argv[6] : argv[5]);
+    int size = atoi(pingpong_mode ? argv[6] : argv[5]);
     if (conns < 1 || size < 1 || size > MAX_SIZE) {
         fprintf(stderr, "error: need CONNS >= 1 and 1 <= SIZE <= %d\n", MAX_SIZE);
         return 2;
     }
+    for (int i = 0; !pingpong_mode && i < nsteps; i++) {
+        steps[i] = atoi(argv[6 + i]);
+        if (steps[i] < 1 || steps[i] >= conns || (i && steps[i] <= steps[i - 1])) {
+            fprintf(stderr, "error: STEP %s is not ascending between 1 and "
+                            "CONNS - 1\n", argv[6 + i]);
+            return 2;
+        }
+    }
     memset(payload, 'x', size);
     raise_fd_limit(conns);
-    if (strcmp(argv[1], "pingpong") == 0)
+    if (pingpong_mode)
         return pingpong(&addr, conns, atof(argv[5]), size, atof(argv[7]));
-    if (strcmp(argv[1], "c10k") == 0)
-        return c10k(&addr, conns, size);
-    fprintf(stderr, "error: unknown mode %s\n", argv[1]);
-    return 2;
+    return c10k(&addr, conns, size, steps, nsteps);
 }

@@ -10,10 +10,12 @@ then every server again, in a rotating order), so a noisy minute hurts all
 of them alike; we report medians and the spread.
 
 C10K: 10,000 idle connections on every server at once; each one's
-resident memory with them held, KiB per connection over its idle size, and
-the time to echo once on all of them at once: the median of rounds that
-interleave the servers, as the echo repeats do, with the fastest and
-slowest.
+resident memory as they open (idle, then at 1,000, 2,000, 5,000 and 10,000),
+KiB per connection over its idle size, and the time to echo once on all of
+them at once: the median of rounds that interleave the servers, as the echo
+repeats do, with the fastest and slowest.  A server that cannot take them
+all keeps the memory it reached and says why it stopped, and sits out the
+echo rounds.
 """
 
 import contextlib
@@ -165,14 +167,19 @@ def add_ratios(table, references):
                     table[ref]["server_us"] / max(row["server_us"], 1e-9), 2)
 
 
+def rotated(kinds, turn):
+    """kinds starting at the turn-th, so that no server always goes first."""
+    start = turn % len(kinds) if kinds else 0
+    return kinds[start:] + kinds[:start]
+
+
 def echo(binary, kinds, counts=(10, 100, 1000), repeats=3, seconds=5.0,
          warmup=0.5, progress=print):
     """{"n100": {kind: summary}, ...} over interleaved repeats."""
     runs = {(n, kind): [] for n in counts for kind in kinds}
     for repeat in range(repeats):
         for n in counts:
-            order = kinds[repeat % len(kinds):] + kinds[:repeat % len(kinds)]
-            for kind in order:
+            for kind in rotated(kinds, repeat):
                 run = pingpong(binary, kind, n, seconds, warmup)
                 runs[n, kind].append(run)
                 progress(f"echo N={n:<5} {kind:17} {run['msgs']:9.0f} msg/s "
@@ -187,25 +194,52 @@ def echo(binary, kinds, counts=(10, 100, 1000), repeats=3, seconds=5.0,
 
 
 class Held:
-    """One server holding conns idle connections from its own client."""
+    """One server holding connections idle from its own client.
 
-    def __init__(self, binary, kind, conns):
+    The client opens them in ``steps`` (ascending connection counts, the
+    last one all of them) and pauses at each, each connection proven
+    accepted by one echo, so ``curve`` maps a real count of open
+    connections to the server's resident bytes, from 0 (the idle server)
+    on.  A client that fails on the way leaves the counts it reached, and
+    ``stopped`` says why.
+    """
+
+    def __init__(self, binary, kind, steps):
         client_cpu, server_cpu = cpus()
         self.kind = kind
         self.echoes = []
+        self.stopped = None
         self.server = Server(kind, server_cpu)
         self.proc = None
         try:
-            idle = rss_bytes(self.server.pid)
+            self.curve = {0: rss_bytes(self.server.pid)}
             self.proc = client(binary, client_cpu, "c10k", HOST,
-                               self.server.port, conns, SIZE)
-            self.open_s = float(read_line(self.proc, kind, "held")[1])
-            time.sleep(0.2)                     # let the last handlers park
-            self.rss = rss_bytes(self.server.pid)
-            self.kib_per_conn = (self.rss - idle) / conns / 1024
+                               self.server.port, steps[-1], SIZE, *steps[:-1])
+            self._open(steps)
         except BaseException:
             self.close()
             raise
+
+    def _open(self, steps):
+        try:
+            for step in steps[:-1]:
+                read_line(self.proc, self.kind, f"opened {step}")
+                self.curve[step] = self._settled_rss()
+                self.proc.stdin.write("more\n")
+                self.proc.stdin.flush()
+            self.open_s = float(read_line(self.proc, self.kind, "held")[1])
+        except BenchError as error:
+            self.stopped = f"stopped after {max(self.curve):,} connections: {error}"
+            if self.server.process.poll() is not None:
+                self.stopped += (f"; the server exited with status "
+                                 f"{self.server.process.returncode}")
+            return
+        self.curve[steps[-1]] = self.rss = self._settled_rss()
+        self.kib_per_conn = (self.rss - self.curve[0]) / steps[-1] / 1024
+
+    def _settled_rss(self):
+        time.sleep(0.2)                         # let the last handlers park
+        return rss_bytes(self.server.pid)
 
     def echo_once(self):
         """Echo once on every connection at once; returns the seconds."""
@@ -233,8 +267,11 @@ class Held:
             proc.communicate()
 
     def summary(self):
+        curve = {str(n): mib(rss) for n, rss in self.curve.items()}
+        if self.stopped:
+            return {"rss_curve": curve, "stopped": self.stopped}
         echoes = self.echoes
-        return {"rss_mib": round(self.rss / 2**20, 1),
+        return {"rss_mib": mib(self.rss), "rss_curve": curve,
                 "kib_per_conn": round(self.kib_per_conn, 2),
                 "open_s": round(self.open_s, 6),
                 "echo_once_s": round(statistics.median(echoes), 6),
@@ -243,22 +280,31 @@ class Held:
                 "echo_rounds": [round(s, 6) for s in echoes]}
 
 
-def c10k(binary, kinds, conns=10000, rounds=5, progress=print):
-    """Every server holds conns connections at once; rounds interleave.
+def mib(size):
+    return round(size / 2**20, 1)
 
+
+def c10k(binary, kinds, steps=(1000, 2000, 5000, 10000), rounds=5,
+         progress=print):
+    """Every server holds steps[-1] connections at once; rounds interleave.
+
+    Each server's memory is read at each step as its connections open.
     Each round echoes once on every server in turn, in a rotating order,
     so a slow minute of this shared machine falls on all of them alike.
     """
     with contextlib.ExitStack() as stack:
         held = {}
         for kind in kinds:
-            held[kind] = Held(binary, kind, conns)
+            held[kind] = Held(binary, kind, steps)
             stack.callback(held[kind].close)
-            progress(f"C10K {kind:17} holds {conns} connections: "
-                     f"{held[kind].rss / 2**20:7.1f} MiB "
-                     f"{held[kind].kib_per_conn:6.2f} KiB/conn")
+            curve = "  ".join(f"{n}: {mib(rss)}"
+                              for n, rss in held[kind].curve.items())
+            progress(f"C10K {kind:17} MiB at each count of connections: {curve}"
+                     + (f"; {held[kind].stopped}" if held[kind].stopped else
+                        f"; {held[kind].kib_per_conn:.2f} KiB/conn"))
+        holding = [kind for kind in kinds if not held[kind].stopped]
         for turn in range(rounds):
-            for kind in kinds[turn % len(kinds):] + kinds[:turn % len(kinds)]:
+            for kind in rotated(holding, turn):
                 seconds = held[kind].echo_once()
                 progress(f"C10K {kind:17} echo once on all {seconds:.3f} s "
                          f"(round {turn + 1})")

@@ -14,25 +14,36 @@ number on a slide has one source.  It gives the slides:
       :bench-claim:`是它的 {micro.thread_hop_pinned_ns / micro.greenlet_switch_ns}
       <micro.thread_hop_pinned_ns > 3 * micro.greenlet_switch_ns>`
 
-  ``{expression}`` in the sentence renders the value (a quotient as a ratio,
-  "11.5×").  The condition is the trailing ``<...>``, opened by the first
-  ``<``: a sentence has none.  Expressions are keys, numbers,
+  ``{expression}`` in the sentence renders the value; the notes are read
+  aloud, so a ratio (a quotient, or a ``vs_*`` key) is said in words:
+  "10 倍", "1.2 倍" (two significant digits), below 1 "约七成" (tenths).
+  The condition is the trailing ``<...>``, opened by the first ``<``: a
+  sentence has none.  Expressions are keys, numbers,
   ``+ - * /`` (a minus between spaces: keys may contain ``-``) and
   parentheses; conditions compare them with ``< <= > >=``, chained or joined
   with ``and``.  When the data contradicts the condition, the build fails
   naming the slide, the file and the line, and the values;
-* ``.. bench-table:: micro|memory|echo|c10k`` -- a compact table;
-* ``.. bench-chart:: micro|echo`` -- a bar chart as inline SVG drawn here (no
-  plotting library, nothing fetched), with a named axis.  The micro chart's
-  content may group its bars, a group a line: ``切换（同一 CPU）: key, key``;
-  each bar shows its label and what one step includes;
-* ``.. bench-source:: [part ...]`` -- one line naming the machine, versions,
-  date and the code the named parts (default: all) were measured on.  When
-  that code differs from the working tree's, the line says so visibly
-  (测于较早的运行时代码) and the build prints a note naming ``make bench``;
-  it does not fail: a runtime change must not wait for a benchmark run.
+* ``.. bench-table:: micro|memory|echo|c10k`` -- a compact table (ratios as
+  "9.96×");
+* ``.. bench-chart:: micro|echo|c10k-memory`` -- a chart as inline SVG drawn
+  here (no plotting library, nothing fetched), with named axes.  ``micro``
+  and ``echo`` are bars; the micro chart's content may group its bars, a
+  group a line: ``切换（同一 CPU）: key, key``; each bar shows its label, its
+  value and what one step includes.  ``c10k-memory`` is the servers' resident
+  memory against the connections they hold (``c10k.<kind>.rss_curve``), a
+  line with a dot per measured count for each server of ``:keys:`` (default
+  all), named at its end;
+* ``.. bench-source:: [part ...]`` -- a short footnote naming the date, the
+  machine, Python and greenlet, and the code the named parts (default: all)
+  were measured on; the data file has the rest.  When that code differs
+  from the working tree's, the line says so visibly (测于较早的运行时代码)
+  and the build prints a note naming ``make bench``; it does not fail: a
+  runtime change must not wait for a benchmark run.
 
-A missing file or key fails the build with the slide's file and line.
+Every text drawn here is at least 18 px on a 900x700 slide, and a chart is
+as wide as the slide's 778 px content box, drawn 1:1 (never scaled down);
+``tests/deck/test_deck_charts.py`` measures that in Chromium.  A missing
+file or key fails the build with the slide's file and line.
 """
 
 import ast
@@ -41,6 +52,7 @@ import json
 import math
 import operator
 import re
+import unicodedata
 from pathlib import Path
 
 from docutils import nodes
@@ -51,9 +63,6 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 from .fingerprint import SHORT, fingerprint, stale_message, stale_parts
 
 logger = logging.getLogger(__name__)
-
-BAR_COLOURS = ('#2a6fb0', '#e08a1e', '#5a9e3a', '#8a5bb0')
-
 
 class BenchDataError(Exception):
     """The data file is missing, unreadable, or lacks a value a slide asks for."""
@@ -95,6 +104,29 @@ def number(value, ratio=False):
     return f'{value:.2f}'
 
 
+TENTHS = '一二三四五六七八九'
+
+
+def spoken_ratio(value):
+    """A ratio as a sentence read aloud says it: "10 倍", "1.2 倍", "约七成".
+
+    At least 1: two significant digits and 倍.  Below 1: rounded to tenths,
+    in 成 (约一半 for one half); what rounds to 1 is 九成多, and what rounds
+    to 0 is 不到一成, so the words never contradict the side of 1 it is on.
+    """
+    if value >= 1:
+        digits = 1 - math.floor(math.log10(value))
+        if round(value, digits) >= 10 ** (2 - digits):   # 9.96 -> 10, not 10.0
+            digits -= 1
+        return f'{round(value, digits):.{max(digits, 0)}f} 倍'
+    tenths = math.floor(value * 10 + 0.5)
+    if tenths == 0:
+        return '不到一成'
+    if tenths == 10:
+        return '九成多'
+    return '约一半' if tenths == 5 else f'约{TENTHS[tenths - 1]}成'
+
+
 def render_value(data, text):
     """'a.b' -> its formatted value; a ratio is refused, a claim states it."""
     key = text.strip()
@@ -107,7 +139,7 @@ def render_value(data, text):
 # -- comparisons: expressions over the data's keys -----------------------------
 
 KEY = re.compile(r'[A-Za-z_][\w-]*(?:\.[\w-]+)+')   # at least one dot: micro.x
-PLACEHOLDER = re.compile(r'\{([^{}]*)\}')
+PLACEHOLDER = re.compile(r'( ?)\{([^{}]*)\}')
 OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub,
              ast.Mult: operator.mul, ast.Div: operator.truediv,
              ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -139,13 +171,17 @@ class Expression:
             raise BenchDataError(f'{self.text!r} divides by zero') from None
 
     def render(self, data):
-        """The value as a slide shows it: a quotient as a ratio, "3.2×"."""
+        """The value as a sentence says it: a ratio (a quotient, or a
+        ``vs_*`` key) in words read aloud, "3.2 倍" or "约七成"."""
         value = self.value(data)
-        if isinstance(self.tree, ast.BinOp) and isinstance(self.tree.op, ast.Div):
-            return number(value, ratio=True)
-        if isinstance(self.tree, ast.Name):
-            return number(value, self.keys[0].rsplit('.', 1)[-1].startswith('vs_'))
-        return number(value)
+        if not (isinstance(self.tree, ast.BinOp) and isinstance(self.tree.op, ast.Div)
+                or isinstance(self.tree, ast.Name)
+                and self.keys[0].rsplit('.', 1)[-1].startswith('vs_')):
+            return number(value)
+        if value < 0:
+            raise BenchDataError(f'{self.text!r} is {number(value)}: a ratio below '
+                                 'zero cannot be said as a multiple')
+        return spoken_ratio(value)
 
     def compares(self):
         return all(isinstance(part, ast.Compare) for part in self._parts())
@@ -219,8 +255,12 @@ def parse_claim(text):
 def render_claim(data, text):
     """(the sentence with its values, None or why the data contradicts it)."""
     sentence, condition = parse_claim(text)
-    rendered = PLACEHOLDER.sub(lambda m: Expression(m.group(1)).render(data),
-                               sentence)
+
+    def value(match):
+        words = Expression(match.group(2)).render(data)
+        # "的 {x}" is "的 1.2 倍" but "的约七成": no space before CJK
+        return words if words[0] > '\u2e7f' else match.group(1) + words
+    rendered = PLACEHOLDER.sub(value, sentence)
     check = Expression(condition)
     if not check.compares():
         raise BenchDataError(f'{condition!r} does not compare: a claim\'s '
@@ -351,20 +391,45 @@ class BenchTable(BenchDirective):
 
     def _c10k(self, data):
         c10k = lookup(data, 'c10k')
-        rows = [(lookup(data, f'labels.servers.{k}'),
-                 number(lookup(c10k, f'{k}.rss_mib')),
-                 number(lookup(c10k, f'{k}.kib_per_conn')),
-                 number(lookup(c10k, f'{k}.echo_once_s')))
-                for k in self.keys(c10k)]
+        rows = []
+        for k in self.keys(c10k):
+            held = 'stopped' not in lookup(c10k, k)     # it held them all
+            rows.append([server_name(data, k)] + [
+                number(lookup(c10k, f'{k}.{column}')) if held else '-'
+                for column in ('rss_mib', 'kib_per_conn', 'echo_once_s')])
         return ('1 万个空闲连接', 'RSS MiB', 'KiB/连接', '全部回显一次 s'), rows
 
 
-class BenchChart(BenchDirective):
-    """.. bench-chart:: micro|echo -- horizontal bars, as inline SVG.
+def server_name(data, kind):
+    """A server's label; one that could not hold every connection says how
+    far it went."""
+    name = lookup(data, f'labels.servers.{kind}')
+    entry = lookup(data, f'c10k.{kind}')
+    if 'stopped' in entry:
+        name += f'（只到 {count_label(max(curve_points(data, kind))[0])}）'
+    return name
 
-    The micro chart's content, if any, groups its bars, one group a line::
+
+def curve_points(data, kind):
+    """[(connections, MiB)] of a server's c10k memory curve, in order."""
+    curve = lookup(data, f'c10k.{kind}.rss_curve')
+    try:
+        return sorted((int(count), mib) for count, mib in curve.items())
+    except (AttributeError, ValueError):
+        raise BenchDataError(f'c10k.{kind}.rss_curve is not '
+                             '{"connections": MiB, ...}') from None
+
+
+class BenchChart(BenchDirective):
+    """.. bench-chart:: micro|echo|c10k-memory -- a chart, as inline SVG.
+
+    ``micro`` and ``echo`` are horizontal bars; the micro chart's content,
+    if any, groups its bars, one group a line::
 
         切换（同一 CPU）: greenlet_switch_ns, thread_hop_pinned_ns
+
+    ``c10k-memory`` is a line a server (``:keys:``, default all) of its
+    resident memory against the connections it holds.
     """
 
     required_arguments = 1
@@ -374,7 +439,7 @@ class BenchChart(BenchDirective):
 
     def render(self, data):
         kind = self.arguments[0]
-        width = self.options.get('width', 760)
+        width = self.options.get('width', CHART_WIDTH)
         if kind == 'micro':
             micro = lookup(data, 'micro')
             includes = data.get('labels', {}).get('micro_includes', {})
@@ -382,8 +447,7 @@ class BenchChart(BenchDirective):
                                   includes.get(k, ''), [lookup(micro, k)])
                                  for k in keys])
                       for heading, keys in self.groups(micro)]
-            return svg_bars(groups, [], '纳秒/次，对数刻度：每格 ×10', log=True,
-                            width=width)
+            return svg_bars(groups, [], '纳秒/次，对数刻度', log=True, width=width)
         if kind == 'echo':
             counts = [n.strip() for n in self.options.get('n', '100,1000').split(',')]
             tables = [lookup(data, f'echo.n{n}') for n in counts]
@@ -392,7 +456,11 @@ class BenchChart(BenchDirective):
                     for k in self.keys(tables[0])]
             return svg_bars([('', bars)], [f'N = {n}' for n in counts],
                             '消息/秒', width=width)
-        raise BenchDataError(f'no chart {kind!r}: micro or echo')
+        if kind == 'c10k-memory':
+            lines = [(server_name(data, k), curve_points(data, k))
+                     for k in self.keys(lookup(data, 'c10k'))]
+            return svg_lines(lines, '连接数', '常驻内存 MiB', width=width)
+        raise BenchDataError(f'no chart {kind!r}: micro, echo or c10k-memory')
 
     def groups(self, micro):
         """[(heading, keys)] from the content, else one group from :keys:."""
@@ -419,8 +487,9 @@ class BenchSource(BenchDirective):
     def render(self, data):
         meta = lookup(data, 'meta')
         machine, versions = meta['machine'], meta['versions']
-        used = ', '.join(f'{name} {version}' for name, version in versions.items()
-                         if version and name != 'cc')
+        used = '，'.join(f'{name.capitalize() if name == "python" else name} '
+                        f'{versions[name]}' for name in SOURCE_VERSIONS
+                        if versions.get(name))
         for part in self.arguments:
             lookup(data, part)              # a misspelt part is an error
         root = code_root(self.env)
@@ -436,12 +505,18 @@ class BenchSource(BenchDirective):
             code = '代码 ' + '，'.join(
                 f'{part} {(recorded.get(part) or "未记录")[:SHORT]}'
                 for part in self.arguments or recorded)
-        text = html.escape(f'make bench，{meta["date"]}：{machine["cpu"]}，'
-                           f'{machine["cpus"]} 核；{used}；{code}')
+        text = html.escape(f'make bench {meta["date"][:10]}，{cpu_name(machine["cpu"])}，'
+                           f'{machine["cpus"]} 核，{used}，{code}')
         if stale:
             text += (f'；<strong class="bench-stale" style="{STALE_STYLE}">'
                      f'测于较早的运行时代码</strong>（现在 {now[:SHORT]}）')
         return f'<p class="bench-source" style="{SOURCE_STYLE}">{text}</p>'
+
+
+def cpu_name(model):
+    """A CPU's model name without its trademarks and clock: "Intel Xeon"."""
+    short = re.sub(r'\((?:R|TM)\)|\b(?:CPU|Processor)\b|@.*', ' ', model)
+    return ' '.join(short.split()) or model
 
 
 def code_root(env):
@@ -476,11 +551,25 @@ def note_stale_code(app):
                     color='darkred')
 
 
+# A slide is 900x700 px at design size and its content box 778 px wide:
+# every text here is drawn at 18 px or more there, a chart 1:1 (as wide as
+# the box, never scaled down), and the source line is a short footnote that
+# wraps to two lines at most.
+TEXT_PX = 18            # the smallest text on a slide, at design size
+ROW_PX = 26             # one line of it: a CJK font's ascent and descent
+BASELINE = 21           # where a line's text sits in its row
+GAP = 8                 # between a text and what it labels
+CHART_WIDTH = 778       # the slide's content box: 900 less 2 x 60 padding, 2 x 1 border
+COLOURS = ('#2a6fb0', '#e08a1e', '#5a9e3a', '#8a5bb0', '#c0392b', '#1b8a99',
+           '#777777')
+AXIS_FILL = '#555'
+SOURCE_VERSIONS = ('python', 'greenlet')    # the rest are in the data file
 FALSE_STYLE = 'color: #b00020; font-weight: bold'
-SOURCE_STYLE = 'font-size: 14px; color: #777; margin: 6px 0 0 0; line-height: 1.3'
+SOURCE_STYLE = (f'font-size: {TEXT_PX}px; color: #777; margin: 6px 0 0 0; '
+                'line-height: 1.3')
 STALE_STYLE = 'color: #b3261e; font-weight: bold'
-TABLE_STYLE = ('border-collapse: collapse; font-size: 18px; line-height: 1.25; '
-               'margin: 10px 0')
+TABLE_STYLE = (f'border-collapse: collapse; font-size: {TEXT_PX}px; '
+               'line-height: 1.25; margin: 10px 0')
 CELL_STYLE = ('padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right; '
               'white-space: nowrap')
 
@@ -517,68 +606,224 @@ def ticks(low, top, log):
     return [step * i for i in range(int(top / step) + 1)]
 
 
-def svg_bars(groups, series, axis, log=False, width=760, bar=16, label_width=300):
-    """Horizontal bars over an axis that names its scale.
+def count_label(count):
+    """A count of connections on an axis: "5 千", "1 万", "300"."""
+    for unit, name in ((10000, '万'), (1000, '千')):
+        if count and count % unit == 0:
+            return f'{count // unit} {name}'
+    return f'{count:,}'
 
-    ``groups`` is [(heading, [(label, includes, [value per series])])]: a
-    heading ('' for none) over its bars; under each bar's label a smaller
-    line says what one step includes.  A log scale shows a ladder of costs
-    spanning three orders of magnitude.
-    """
-    values = [v for _, bars in groups for _, _, vs in bars for v in vs]
-    top = max(values) * 1.05
-    low = 10 ** math.floor(math.log10(min(values))) if log else 0
-    room = width - label_width - 70
 
-    def length(value):
-        if log:
-            return room * math.log(value / low) / math.log(top / low)
-        return room * value / top
+def mark_label(mark):
+    return f'{mark:,.0f}'
 
-    detailed = any(what for _, bars in groups for _, what, _ in bars)
-    row = max(bar * max(len(series), 1) + 6, 32 if detailed else 0)
-    y = 22 if len(series) > 1 else 0
-    out = []
-    for i, name in enumerate(series if len(series) > 1 else []):
-        x = label_width + 90 * i
-        out.append(f'<rect x="{x}" y="4" width="12" height="12" '
-                   f'fill="{BAR_COLOURS[i % len(BAR_COLOURS)]}"/>'
-                   f'<text x="{x + 16}" y="15" font-size="15">{html.escape(name)}</text>')
-    for heading, bars in groups:
-        if heading:
-            out.append(f'<text x="0" y="{y + 16}" font-size="16" font-weight="bold">'
-                       f'{html.escape(heading)}</text>')
-            y += 21
-        for label, includes, vs in bars:
-            first = y + (13 if includes else row / 2 + 5)
-            out.append(f'<text x="{label_width - 8}" y="{first:.0f}" font-size="16" '
-                       f'text-anchor="end">{html.escape(label)}</text>')
-            if includes:
-                out.append(f'<text x="{label_width - 8}" y="{first + 15:.0f}" '
-                           f'font-size="12" fill="#666" text-anchor="end">'
-                           f'{html.escape(includes)}</text>')
-            for i, value in enumerate(vs):
-                w = max(1.0, length(value))
-                bar_y = y + (row - bar * len(vs)) / 2 + i * bar
-                out.append(f'<rect x="{label_width}" y="{bar_y:.0f}" width="{w:.1f}" '
-                           f'height="{bar - 2}" fill="{BAR_COLOURS[i % len(BAR_COLOURS)]}"/>'
-                           f'<text x="{label_width + w + 4:.1f}" y="{bar_y + bar - 4:.0f}" '
-                           f'font-size="14" fill="#333">{html.escape(number(value))}</text>')
-            y += row
-    y += 4
-    out.append(f'<line x1="{label_width}" y1="{y}" x2="{label_width + room}" y2="{y}" '
-               f'stroke="#999"/>')
-    for mark in ticks(low or 1, top, log):
-        x = label_width + (length(mark) if mark > low else 0)
-        out.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}" stroke="#999"/>'
-                   f'<text x="{x:.1f}" y="{y + 16}" font-size="12" fill="#666" '
-                   f'text-anchor="middle">{mark:,.0f}</text>')
-    out.append(f'<text x="{label_width + room / 2:.0f}" y="{y + 32}" font-size="13" '
-               f'fill="#444" text-anchor="middle">{html.escape(axis)}</text>')
-    height = y + 36
+
+def text_width(text):
+    """About how wide text is drawn at TEXT_PX: a CJK character is a square,
+    anything else counts as 0.6 of one, wider than most Latin glyphs."""
+    return sum(TEXT_PX if unicodedata.east_asian_width(c) in 'WF' else 0.6 * TEXT_PX
+               for c in text)
+
+
+def spaced(marks, position, label):
+    """Every mark, or every second, third...: the most whose labels, centred
+    on them, keep clear of each other."""
+    for stride in range(1, len(marks) + 1):
+        kept = marks[::stride]
+        if all(position(b) - position(a)
+               >= (text_width(label(a)) + text_width(label(b))) / 2 + GAP
+               for a, b in zip(kept, kept[1:])):
+            return kept
+    return marks[:1]
+
+
+def svg_text(x, y, text, anchor='start', fill='#333', bold=False):
+    weight = ' font-weight="bold"' if bold else ''
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{TEXT_PX}" fill="{fill}" '
+            f'text-anchor="{anchor}"{weight}>{html.escape(text)}</text>')
+
+
+def svg_line(x1, y1, x2, y2, stroke='#999', width=1):
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{stroke}" stroke-width="{width}"/>')
+
+
+def axis_name(name, start, end, baseline, centre, anchor='end'):
+    """(svg, height it adds): the axis's name on the tick labels' line,
+    against the end (or the start) of the free span [start, end], or on a
+    line of its own under them when it does not fit there."""
+    if text_width(name) <= end - start:
+        x = end if anchor == 'end' else start
+        return svg_text(x, baseline, name, anchor, AXIS_FILL), 0
+    return svg_text(centre, baseline + ROW_PX, name, 'middle', AXIS_FILL), ROW_PX
+
+
+def svg_document(width, height, parts):
+    """The chart: drawn as wide as its viewBox, so 18 px in it is 18 px on
+    the slide."""
     return (f'<svg class="bench-chart" xmlns="http://www.w3.org/2000/svg" '
             f'width="{width}" height="{height:.0f}" viewBox="0 0 {width} {height:.0f}" '
-            f'role="img">{"".join(out)}</svg>')
+            f'role="img" style="display: block">{"".join(parts)}</svg>')
+
+
+def svg_bars(groups, series, axis, log=False, width=CHART_WIDTH):
+    """Horizontal bars, a line of text each, over an axis that names its scale.
+
+    ``groups`` is [(heading, [(label, includes, [value per series])])]: a
+    heading ('' for none) over its bars.  A bar's line reads its label, the
+    bar with what one step includes written on it in white (after the value,
+    in grey, where the bar is too short), and its value.  The bars are as
+    long as lets every line end inside the width.  A log scale shows a
+    ladder of costs spanning three orders of magnitude.
+    """
+    rows = [row for _, bars in groups for row in bars]
+    values = [v for _, _, vs in rows for v in vs]
+    top = max(values) * 1.05
+    low = 10 ** math.floor(math.log10(min(values))) if log else 0
+    label_width = max(text_width(label) for label, _, _ in rows) + GAP
+    room = width - label_width - GAP
+
+    def share(value):
+        """The part of the bars' room a value's bar takes."""
+        if log:
+            return math.log(value / low) / math.log(top / low)
+        return value / top
+
+    def inside(includes, value):
+        return text_width(includes) + 2 * GAP <= room * share(value)
+
+    def tail(value, includes):
+        """What follows a bar: its value, and what one step includes when
+        that does not fit on the bar."""
+        after = [(number(value), '#333')]
+        if includes and not inside(includes, value):
+            after.append((includes, '#777'))
+        return after
+
+    def fit(label, value, includes):
+        """The room for bars that ends this bar's line at the width."""
+        after = sum(GAP + text_width(text) for text, _ in tail(value, includes))
+        return (width - label_width - after) / share(value), label
+
+    while True:             # shorter bars may push what they include out
+        bars = [fit(label, v, includes if i == 0 else '')
+                for label, includes, vs in rows for i, v in enumerate(vs)
+                if share(v) > 0]
+        settled, tightest = min(bars + [(room, None)], key=lambda bar: bar[0])
+        if settled >= room - 0.5:
+            break
+        room = settled
+    if room < 4 * TEXT_PX:
+        raise BenchDataError(f'no room for the bars in {width} px: the line of '
+                             f'{tightest!r} is too long; shorten its label or '
+                             'what it includes')
+
+    pitch = TEXT_PX + 6                         # a bar, with text on it
+    row = pitch * max(len(vs) for _, _, vs in rows) + 4
+    out, y = [], 0
+    if len(series) > 1:
+        x = label_width
+        for i, name in enumerate(series):
+            out.append(f'<rect x="{x:.1f}" y="7" width="14" height="14" '
+                       f'fill="{COLOURS[i % len(COLOURS)]}"/>'
+                       + svg_text(x + 20, BASELINE, name))
+            x += 20 + text_width(name) + 2 * GAP
+        y = ROW_PX
+    for heading, bars in groups:
+        if heading:
+            out.append(svg_text(0, y + BASELINE, heading, bold=True))
+            y += ROW_PX
+        for label, includes, vs in bars:
+            out.append(svg_text(label_width - GAP, y + row / 2 + 6, label, 'end'))
+            for i, value in enumerate(vs):
+                middle = y + 2 + pitch * i + pitch / 2
+                x = label_width + max(1.0, room * share(value))
+                out.append(f'<rect x="{label_width}" y="{middle - pitch / 2 + 1:.1f}" '
+                           f'width="{x - label_width:.1f}" height="{pitch - 2}" '
+                           f'fill="{COLOURS[i % len(COLOURS)]}"/>')
+                if i == 0 and includes and inside(includes, value):
+                    out.append(svg_text(label_width + GAP, middle + 6, includes,
+                                        fill='#fff'))
+                for text, fill in tail(value, includes if i == 0 else ''):
+                    out.append(svg_text(x + GAP, middle + 6, text, fill=fill))
+                    x += GAP + text_width(text)
+            y += row
+    y += 2
+    out.append(svg_line(label_width, y, label_width + room, y))
+
+    def position(mark):
+        return label_width + (room * share(mark) if mark > low else 0)
+    marks = spaced(ticks(low or 1, top, log), position, mark_label)
+    for mark in marks:
+        out += [svg_line(position(mark), y, position(mark), y + 5),
+                svg_text(position(mark), y + 24, mark_label(mark), 'middle', AXIS_FILL)]
+    name, extra = axis_name(axis, 0, position(marks[0]) - text_width(
+        mark_label(marks[0])) / 2 - 2 * GAP, y + 24, label_width + room / 2)
+    return svg_document(width, y + 30 + extra, out + [name])
+
+
+def svg_lines(lines, x_axis, y_axis, width=CHART_WIDTH, plot_height=250):
+    """Lines over two named axes, a dot on each point, each named at its end.
+
+    ``lines`` is [(name, [(x, y), ...])], x ascending and from 0 up.  The x
+    axis is marked at the x values measured, the y axis at round steps from
+    0; each name sits right of the plot beside its line's last point,
+    moved apart from the others where two would touch.
+    """
+    points = [point for _, line in lines for point in line]
+    xs = sorted({x for x, _ in points})
+    if xs[-1] <= 0:
+        raise BenchDataError(f'no line goes past {x_axis} 0: nothing to draw')
+    top = max(y for _, y in points) * 1.05
+    y_marks = ticks(0, top, False)
+    left = max(text_width(mark_label(mark)) for mark in y_marks) + GAP
+    right = max(text_width(name) for name, _ in lines) + 2 * GAP
+    plot_top, plot_width = ROW_PX + GAP, width - left - right
+
+    def at(x, y):
+        return (left + plot_width * x / xs[-1],
+                plot_top + plot_height * (1 - y / top))
+    base = at(0, 0)[1]
+    out = [svg_text(0, BASELINE, y_axis, fill=AXIS_FILL)]
+    for mark in y_marks:
+        height = at(0, mark)[1]
+        out += [svg_line(left, height, left + plot_width, height,
+                         '#999' if mark == 0 else '#e4e4e4'),
+                svg_text(left - GAP, height + 6, mark_label(mark), 'end', AXIS_FILL)]
+    marks = spaced(xs, lambda x: at(x, 0)[0], count_label)
+    for x in marks:
+        out += [svg_line(at(x, 0)[0], base, at(x, 0)[0], base + 5),
+                svg_text(at(x, 0)[0], base + 24, count_label(x), 'middle', AXIS_FILL)]
+    ends = []
+    for i, (name, line) in enumerate(lines):
+        colour = COLOURS[i % len(COLOURS)]
+        drawn = [at(x, y) for x, y in line]
+        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" '
+                   'points="' + ' '.join(f'{x:.1f},{y:.1f}' for x, y in drawn) + '"/>')
+        out += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}" '
+                'stroke="#fff"/>' for x, y in drawn]
+        ends.append((drawn[-1][1] + 6, drawn[-1][0] + GAP, name, colour))
+    out += [svg_text(x, baseline, name, fill=colour)
+            for baseline, x, name, colour in apart(ends, base + 6)]
+    last = at(xs[-1], 0)[0] + text_width(count_label(xs[-1])) / 2 + GAP
+    name, extra = axis_name(x_axis, last, width, base + 24, left + plot_width / 2,
+                            'start')
+    return svg_document(width, base + 30 + extra, out + [name])
+
+
+def apart(labels, lowest):
+    """Labels (baseline first) moved apart so that no two lines of text
+    overlap, none below the lowest baseline."""
+    labels = sorted(labels)
+    step = TEXT_PX + 4
+    for i in range(1, len(labels)):
+        if labels[i][0] < labels[i - 1][0] + step:
+            labels[i] = (labels[i - 1][0] + step, *labels[i][1:])
+    for i in reversed(range(len(labels))):
+        limit = lowest if i == len(labels) - 1 else labels[i + 1][0] - step
+        if labels[i][0] > limit:
+            labels[i] = (limit, *labels[i][1:])
+    return labels
 
 
 def setup(app):

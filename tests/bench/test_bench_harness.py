@@ -80,6 +80,58 @@ def test_quick_run_measures_our_servers_and_asyncio_always(quick_run):
             <= row["echo_once_max_s"]
 
 
+def test_quick_run_reads_every_servers_memory_at_every_step(quick_run):
+    steps = quick_run["meta"]["settings"]["c10k_steps"]
+    for kind, row in quick_run["c10k"].items():
+        assert list(row["rss_curve"]) == ["0", *map(str, steps)], kind
+        assert all(mib > 0 for mib in row["rss_curve"].values()), kind
+        assert row["rss_curve"][str(steps[-1])] == row["rss_mib"], kind
+        assert "stopped" not in row, kind
+
+
+CAPPED = """\
+import socket, sys, threading
+cap = int(sys.argv[1])
+listener = socket.create_server(("127.0.0.1", 0))
+print(f"listening on 127.0.0.1:{listener.getsockname()[1]}", flush=True)
+
+def echo(conn):
+    while data := conn.recv(65536):
+        conn.sendall(data)
+
+served = []
+while True:
+    conn, _ = listener.accept()
+    if len(served) < cap:
+        served.append(conn)
+        threading.Thread(target=echo, args=(conn,), daemon=True).start()
+    else:
+        conn.close()
+"""
+
+
+def test_a_server_that_stops_accepting_keeps_the_memory_it_reached_and_says_why(
+        tmp_path, monkeypatch):
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler to build the benchmark's echo client")
+    (tmp_path / "capped.py").write_text(CAPPED)
+    servers = {"capped": ("capped", [str(tmp_path / "capped.py"), "6"]),
+               "callback": echo.all_servers()["callback"]}
+    monkeypatch.setattr(echo, "all_servers", lambda: servers)
+    binary = echo.build_client(tmp_path)
+    data = echo.c10k(binary, ["capped", "callback"], steps=(4, 8, 16), rounds=2,
+                     progress=lambda line: None)
+    capped, callback = data["capped"], data["callback"]
+    assert list(capped["rss_curve"]) == ["0", "4"]
+    assert capped["stopped"].startswith("stopped after 4 connections: ")
+    assert "client against capped" in capped["stopped"]
+    assert "server closed the connection" in capped["stopped"] \
+        or "reset" in capped["stopped"]
+    assert "echo_rounds" not in capped                  # sat out the rounds
+    assert list(callback["rss_curve"]) == ["0", "4", "8", "16"]
+    assert len(callback["echo_rounds"]) == 2
+
+
 def test_left_out_servers_are_named_in_the_data(quick_run):
     left_out = quick_run["meta"]["settings"]["left_out"]
     assert left_out == [k for k in ECHO_KINDS if not available(k)]

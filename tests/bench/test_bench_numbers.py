@@ -24,18 +24,23 @@ CURRENT = fingerprint(ROOT)["fingerprint"]
 
 DATA = {
     "meta": {"date": "2026-01-01 00:00 UTC",
-             "machine": {"cpu": "Test CPU", "cpus": 2},
-             "versions": {"python": "3.11.7", "gevent": None, "cc": "gcc"},
+             "machine": {"cpu": "Intel(R) Xeon(R) Test CPU @ 2.00GHz", "cpus": 2},
+             "versions": {"python": "3.11.7", "greenlet": "3.5.6", "gevent": None,
+                          "cc": "gcc"},
              "code": {"files": [], "parts": {"micro": CURRENT, "echo": CURRENT}}},
     "labels": {"micro": {"function_call_ns": "函数调用", "getppid_ns": "getppid"},
                "micro_includes": {"getppid_ns": "进一次内核"},
                "memory": {"microthread": "微线程"},
-               "servers": {"green": "微线程", "gevent": "gevent"}},
+               "servers": {"green": "微线程", "gevent": "gevent", "threads": "系统线程"}},
     "micro": {"function_call_ns": 32.4, "getppid_ns": 322.1},
     "memory": {"microthread": 6.04},
     "echo": {"n100": {"green": {"msgs": 51234, "server_us": 19.5, "vs_gevent": 1.23},
                       "gevent": {"msgs": 41654, "server_us": 24.0, "vs_gevent": 1.0}}},
-    "c10k": {"green": {"rss_mib": 88.1, "kib_per_conn": 7.4, "echo_once_s": 0.21}},
+    "c10k": {"green": {"rss_mib": 88.1, "kib_per_conn": 7.4, "echo_once_s": 0.21,
+                       "rss_curve": {"0": 16.0, "1000": 23.3, "2000": 30.5,
+                                     "5000": 52.0, "10000": 88.1}},
+             "threads": {"rss_curve": {"0": 15.0, "1000": 36.2, "2000": 57.4},
+                         "stopped": "stopped after 2,000 connections: ..."}},
 }
 
 
@@ -60,7 +65,31 @@ def test_a_claim_renders_its_sentence_with_the_values_it_compares():
         DATA, "要 {micro.getppid_ns} 纳秒，是调用的 "
               "{micro.getppid_ns / micro.function_call_ns}，gevent 的 "
               "{echo.n100.green.vs_gevent} <micro.getppid_ns > 2 * micro.function_call_ns>")
-    assert (text, false) == ("要 322 纳秒，是调用的 9.94×，gevent 的 1.23×", None)
+    assert (text, false) == ("要 322 纳秒，是调用的 9.9 倍，gevent 的 1.2 倍", None)
+
+
+@pytest.mark.parametrize("ratio, words", [
+    (9.94, "9.9 倍"), (9.96, "10 倍"), (12.6, "13 倍"), (183.4, "180 倍"),
+    (1.234, "1.2 倍"), (1.0, "1.0 倍"),
+    (0.74, "约七成"), (0.5, "约一半"), (0.14, "约一成"),
+    (0.97, "九成多"), (0.03, "不到一成"),
+])
+def test_a_ratio_in_a_claim_reads_aloud_in_chinese(ratio, words):
+    assert numbers.spoken_ratio(ratio) == words
+
+
+def test_a_ratio_below_one_follows_its_words_without_a_space():
+    text, _ = numbers.render_claim(
+        DATA, "调用是系统调用的 {micro.function_call_ns / micro.getppid_ns}，"
+              "系统调用是调用的 {micro.getppid_ns / micro.function_call_ns} "
+              "<micro.getppid_ns > micro.function_call_ns>")
+    assert text == "调用是系统调用的约一成，系统调用是调用的 9.9 倍"
+
+
+def test_a_ratio_below_zero_is_refused_naming_it():
+    with pytest.raises(numbers.BenchDataError, match="function_call_ns - micro"):
+        numbers.render_claim(DATA, "{(micro.function_call_ns - micro.getppid_ns) / "
+                                   "micro.getppid_ns} <micro.getppid_ns > 1>")
 
 
 def test_a_claim_the_data_contradicts_says_which_values_contradict_it():
@@ -85,7 +114,7 @@ def test_a_key_with_a_hyphen_is_one_key():
     data = {"c10k": {"greenlet-bare": {"s": 0.25}, "green": {"s": 0.5}}}
     assert numbers.render_claim(
         data, "{c10k.green.s / c10k.greenlet-bare.s} <c10k.green.s - "
-              "c10k.greenlet-bare.s > 0.2>") == ("2.00×", None)
+              "c10k.greenlet-bare.s > 0.2>") == ("2.0 倍", None)
 
 
 @pytest.mark.parametrize("text, why", [
@@ -113,7 +142,7 @@ def test_the_chart_is_well_formed_svg_with_a_bar_per_value():
     rects = document.getElementsByTagName("rect")
     assert len(rects) == 2 + 4            # the legend's two, then the bars
     widths = [float(r.getAttribute("width")) for r in rects[2:]]
-    assert widths == sorted(widths) and widths[-1] <= 760
+    assert widths == sorted(widths) and widths[-1] <= numbers.CHART_WIDTH
 
 
 def test_the_ladder_has_group_headings_what_each_bar_includes_and_a_named_log_axis():
@@ -125,6 +154,87 @@ def test_the_ladder_has_group_headings_what_each_bar_includes_and_a_named_log_ax
     assert texts[:4] == ["切换", "greenlet", "不进内核", "500"]
     assert "交接 GIL" in texts and "参照" in texts
     assert texts[-4:] == ["10", "100", "1,000", "纳秒/次，对数刻度"]   # the axis
+
+
+def test_what_a_bar_includes_goes_after_its_value_when_the_bar_is_too_short():
+    svg = numbers.svg_bars([("", [("调用", "一次调用，很短的一条", [40]),
+                                  ("切换", "不进内核", [5000])])], [], "纳秒", log=True)
+    texts = [t.firstChild.data for t in
+             xml.dom.minidom.parseString(svg).getElementsByTagName("text")]
+    assert texts[:3] == ["调用", "40.0", "一次调用，很短的一条"]
+    assert texts[3:6] == ["切换", "不进内核", "5,000"]
+
+
+def line_chart():
+    return numbers.svg_lines(
+        [("系统线程", [(0, 15.0), (1000, 36.2), (2000, 57.4), (5000, 120.9),
+                   (10000, 222.1)]),
+         ("回调", [(0, 15.7), (1000, 16.4), (2000, 17.1), (5000, 19.3),
+                 (10000, 22.9)])],
+        "连接数", "常驻内存 MiB")
+
+
+def test_the_memory_chart_draws_a_line_with_a_dot_per_point_named_at_its_end():
+    document = xml.dom.minidom.parseString(line_chart())
+    lines = document.getElementsByTagName("polyline")
+    assert [len(line.getAttribute("points").split()) for line in lines] == [5, 5]
+    assert len(document.getElementsByTagName("circle")) == 10
+    texts = {t.firstChild.data: t for t in document.getElementsByTagName("text")}
+    for line, name in zip(lines, ["系统线程", "回调"]):
+        end_x, end_y = map(float, line.getAttribute("points").split()[-1].split(","))
+        label = texts[name]
+        assert float(label.getAttribute("x")) > end_x           # right of its end
+        assert abs(float(label.getAttribute("y")) - 6 - end_y) < numbers.TEXT_PX
+    assert {"常驻内存 MiB", "连接数", "0", "1 千", "2 千", "5 千", "1 万"} <= set(texts)
+
+
+@pytest.mark.parametrize("end", [50.0, 1.0])     # at the top, at the x axis
+def test_line_names_that_would_touch_are_moved_apart_and_stay_in_the_plot(end):
+    names = ["甲", "乙", "丙"]
+    svg = numbers.svg_lines([(name, [(0, 1.0), (10, end)]) for name in names]
+                            + [("丁", [(0, 50.0), (10, 50.0)])], "x", "y")
+    document = xml.dom.minidom.parseString(svg)
+    baselines = sorted(float(t.getAttribute("y"))
+                       for t in document.getElementsByTagName("text")
+                       if t.firstChild.data in names)
+    assert len(baselines) == 3
+    assert all(b - a >= numbers.TEXT_PX for a, b in zip(baselines, baselines[1:]))
+    assert baselines[0] >= numbers.BASELINE          # none above the chart
+    x_axis = float(document.getElementsByTagName("svg")[0].getAttribute("height")) - 30
+    assert baselines[-1] <= x_axis + 6               # none among the x labels
+
+
+@pytest.mark.parametrize("name, svg", [
+    ("ladder", lambda: numbers.svg_bars(
+        [("切换，都绑在同一个 CPU 上", [("greenlet 切换", "同一线程里换栈，不进内核", [294]),
+                                ("线程切换 (同一 CPU)", "经管道，内核换线程，交接 GIL", [3014])]),
+         ("参照", [("Python 函数调用", "", [31.4])])], [], "纳秒/次，对数刻度", log=True)),
+    ("bars", lambda: numbers.svg_bars([("", [("微线程", "", [70925, 48640])])],
+                                      ["N = 100", "N = 1000"], "消息/秒")),
+    ("lines", line_chart),
+])
+def test_every_text_of_every_chart_is_drawn_at_18_px_on_the_slide(name, svg):
+    document = xml.dom.minidom.parseString(svg())
+    root = document.documentElement
+    width = float(root.getAttribute("width"))
+    assert root.getAttribute("viewBox").split()[2] == root.getAttribute("width")
+    assert width <= numbers.CHART_WIDTH             # drawn 1:1 in the content box
+    sizes = [float(t.getAttribute("font-size"))
+             for t in document.getElementsByTagName("text")]
+    assert sizes and min(sizes) >= 18, name
+
+
+def test_a_label_that_leaves_the_bars_no_room_is_named():
+    with pytest.raises(numbers.BenchDataError, match="'很长的说明'"):
+        numbers.svg_bars([("", [("很长的说明", "长" * 40, [1000]),
+                                ("短", "", [10])])], [], "ns", log=True)
+
+
+def test_the_source_line_is_a_footnote_in_18_px():
+    assert "font-size: 18px" in numbers.SOURCE_STYLE
+    assert numbers.cpu_name("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+    assert numbers.cpu_name("Intel(R) Core(TM) i7-8550U CPU @ 1.80GHz") == \
+        "Intel Core i7-8550U"
 
 
 def build(tmp_path, body, data=DATA, strict=True):
@@ -166,14 +276,34 @@ A system call costs :bench:`micro.getppid_ns` ns,
 .. bench-chart:: echo
    :n: 100
 
+.. bench-chart:: c10k-memory
+
 .. bench-source::
 """)
     assert done.returncode == 0, done.stderr
-    for text in ("322", "9.94× a call", "51,234", "1.23×", "7.40", "<svg",
-                 "进一次内核", "对数刻度", "Test CPU", "2026-01-01",
+    for text in ("322", "9.9 倍 a call", "51,234", "1.23×", "7.40", "<svg",
+                 "进一次内核", "对数刻度", "常驻内存 MiB", "系统线程（只到 2 千）",
+                 "Intel Xeon Test", "2026-01-01", "greenlet 3.5.6",
                  f"代码 {CURRENT[:8]}"):
         assert text in done.page
     assert "测于较早的运行时代码" not in done.page
+    assert done.page.count("<polyline") == 2
+
+
+def test_a_server_that_stopped_short_shows_no_c10k_numbers(tmp_path):
+    done = build(tmp_path, ".. bench-table:: c10k\n")
+    assert done.returncode == 0, done.stderr
+    row = done.page.split("系统线程（只到 2 千）")[1].split("</tr>")[0]
+    assert row.count(">-</td>") == 3
+
+
+def test_a_memory_chart_without_its_curve_fails_naming_the_key(tmp_path):
+    data = json.loads(json.dumps(DATA))
+    del data["c10k"]["green"]["rss_curve"]
+    done = build(tmp_path, ".. bench-chart:: c10k-memory\n   :keys: green\n", data)
+    assert done.returncode != 0
+    assert "index.rst:4" in done.stderr
+    assert "no 'rss_curve' in c10k.green" in done.stderr
 
 
 def test_a_value_the_data_lacks_fails_the_build_with_file_and_line(tmp_path):
