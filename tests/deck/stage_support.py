@@ -34,7 +34,7 @@ def alive(pid):
     ended; only its exit status waits for its parent)."""
     try:
         stat = Path(f'/proc/{pid}/stat').read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):   # gone before, or while, read
         return False
     return stat[stat.rindex(')') + 2] != 'Z'
 
