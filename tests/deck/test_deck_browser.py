@@ -212,33 +212,11 @@ def test_no_code_block_is_clipped(walk):
     assert clipped == {}
 
 
-# Small type that is being enlarged where it is made: the bar charts and the
-# bench-source line of src/deckext/numbers.py.  Keyed by slide title, then by
-# kind of text ('bench-chart' for a chart's <text>, 'bench-source' for the
-# line): a slide listed here still fails for small type of any other kind.
-# Remove an entry once its slide passes.
-AWAITING_LARGER_TYPE = {
-    '内核级 VS 用户级': {'bench-source'},
-    '用户级线程 - 微线程/绿线程/协程': {'bench-chart', 'bench-source'},
-    '实测：回显与内存': {'bench-source'},
-    '内核级 VS 用户级 - 实测：一次系统调用': {'bench-source'},
-    '热路径：每次等待都 epoll_ctl 吗？': {'bench-source'},
-    '实测：回显 64 字节': {'bench-source'},
-    '实测：一万个连接': {'bench-source'},
-}
-
-
 def test_every_visible_text_is_at_least_18px(walk):
-    too_small, awaited = [], []
-    for number, slide in enumerate(walk['slides'], 1):
-        awaiting = AWAITING_LARGER_TYPE.get(slide['title'], set())
-        for text in slide['small_text']:
-            line = f"slide {number} {slide['title']}: {text['element']} at {text['px']:.1f} px"
-            (awaited if text['kind'] in awaiting else too_small).append(line)
+    too_small = [f"slide {number} {slide['title']}: {text['element']} at {text['px']:.1f} px"
+                 for number, slide in enumerate(walk['slides'], 1)
+                 for text in slide['small_text']]
     assert too_small == [], f'text under {MIN_TEXT_PX} px at design size:\n' + '\n'.join(too_small)
-    if awaited:
-        pytest.xfail(f'{len(awaited)} texts under {MIN_TEXT_PX} px in bench charts and '
-                     'bench-source lines (AWAITING_LARGER_TYPE):\n' + '\n'.join(awaited))
 
 
 @pytest.fixture
