@@ -440,6 +440,7 @@ class BenchChart(BenchDirective):
     def render(self, data):
         kind = self.arguments[0]
         width = self.options.get('width', CHART_WIDTH)
+        uid = f'bench-{kind}-{self.env.new_serialno("bench-chart")}'
         if kind == 'micro':
             micro = lookup(data, 'micro')
             includes = data.get('labels', {}).get('micro_includes', {})
@@ -447,7 +448,7 @@ class BenchChart(BenchDirective):
                                   includes.get(k, ''), [lookup(micro, k)])
                                  for k in keys])
                       for heading, keys in self.groups(micro)]
-            return svg_bars(groups, [], '纳秒/次，对数刻度', log=True, width=width)
+            return svg_bars(groups, [], '纳秒/次，对数刻度', log=True, width=width, uid=uid)
         if kind == 'echo':
             counts = [n.strip() for n in self.options.get('n', '100,1000').split(',')]
             tables = [lookup(data, f'echo.n{n}') for n in counts]
@@ -455,11 +456,11 @@ class BenchChart(BenchDirective):
                      [lookup(table, f'{k}.msgs') for table in tables])
                     for k in self.keys(tables[0])]
             return svg_bars([('', bars)], [f'N = {n}' for n in counts],
-                            '消息/秒', width=width)
+                            '消息/秒', width=width, uid=uid)
         if kind == 'c10k-memory':
             lines = [(server_name(data, k), curve_points(data, k))
                      for k in self.keys(lookup(data, 'c10k'))]
-            return svg_lines(lines, '连接数', '常驻内存 MiB', width=width)
+            return svg_lines(lines, '连接数', '常驻内存 MiB', width=width, uid=uid)
         raise BenchDataError(f'no chart {kind!r}: micro, echo or c10k-memory')
 
     def groups(self, micro):
@@ -576,21 +577,28 @@ CELL_STYLE = ('padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: righ
 
 def html_table(head, rows, groups=()):
     """A small table with inline styles, so it looks alike on every builder;
-    ``groups`` is an optional first header row of (text, columns spanned)."""
+    ``groups`` is an optional first header row of (text, columns spanned).
+    A header cell with no text (the corner over the row labels) is a plain
+    <td>: a <th> that names nothing is an empty header to a screen reader."""
     def cells(tag, values):
         out = []
         for i, value in enumerate(values):
             align = 'text-align: left' if i == 0 else ''
-            out.append(f'<{tag} style="{CELL_STYLE}; {align}">'
-                       f'{html.escape(str(value))}</{tag}>')
+            out.append(cell(tag, f'style="{CELL_STYLE}; {align}"', value))
         return ''.join(out)
-    top = ''.join(f'<th colspan="{span}" style="{CELL_STYLE}; text-align: center">'
-                  f'{html.escape(text)}</th>' for text, span in groups)
+    top = ''.join(cell('th', f'colspan="{span}" style="{CELL_STYLE}; text-align: center"', text)
+                  for text, span in groups)
     top = f'<tr>{top}</tr>' if groups else ''
     body = ''.join(f'<tr>{cells("td", row)}</tr>' for row in rows)
     return (f'<table class="bench" style="{TABLE_STYLE}">'
             f'<thead>{top}<tr>{cells("th", head)}</tr></thead>'
             f'<tbody>{body}</tbody></table>')
+
+
+def cell(tag, attributes, value):
+    """One cell of html_table; a header cell with no text is a <td>."""
+    tag = 'td' if tag == 'th' and str(value) == '' else tag
+    return f'<{tag} {attributes}>{html.escape(str(value))}</{tag}>'
 
 
 def ticks(low, top, log):
@@ -658,15 +666,43 @@ def axis_name(name, start, end, baseline, centre, anchor='end'):
     return svg_text(centre, baseline + ROW_PX, name, 'middle', AXIS_FILL), ROW_PX
 
 
-def svg_document(width, height, parts):
+def svg_document(width, height, parts, title, desc, uid):
     """The chart: drawn as wide as its viewBox, so 18 px in it is 18 px on
-    the slide."""
+    the slide.  For whoever cannot see it, one image named by its <title>
+    and described by its <desc>, which says every number it draws; ``uid``
+    keeps their ids apart from another chart's on the same page."""
     return (f'<svg class="bench-chart" xmlns="http://www.w3.org/2000/svg" '
             f'width="{width}" height="{height:.0f}" viewBox="0 0 {width} {height:.0f}" '
-            f'role="img" style="display: block">{"".join(parts)}</svg>')
+            f'role="img" aria-labelledby="{uid}-title" aria-describedby="{uid}-desc" '
+            f'style="display: block"><title id="{uid}-title">{html.escape(title)}</title>'
+            f'<desc id="{uid}-desc">{html.escape(desc)}</desc>{"".join(parts)}</svg>')
 
 
-def svg_bars(groups, series, axis, log=False, width=CHART_WIDTH):
+def described_bars(groups, series, axis, marks):
+    """A bar chart in words: its scale, each group's bars with their values
+    (one per series), and the axis's marks."""
+    def bar(label, includes, values):
+        named = f'{label}（{includes}）' if includes else label
+        if len(series) > 1:
+            return f'{named}：' + '，'.join(f'{name} 时 {number(value)}'
+                                           for name, value in zip(series, values))
+        return f'{named} {number(values[0])}'
+    parts = [f'{heading}：' * bool(heading) + '；'.join(bar(*row) for row in bars) + '。'
+             for heading, bars in groups]
+    return (f'条形图，{axis}。' + ''.join(parts)
+            + '刻度：' + '、'.join(map(mark_label, marks)) + '。')
+
+
+def described_lines(lines, x_axis, y_axis, x_marks, y_marks):
+    """A line chart in words: each line's points, and both axes' marks."""
+    parts = [f'{name}：' + '；'.join(f'{x_axis} {x:,} 时 {number(y)}' for x, y in line) + '。'
+             for name, line in lines]
+    return (f'折线图，横轴{x_axis}，纵轴{y_axis}。' + ''.join(parts)
+            + '横轴刻度：' + '、'.join(map(count_label, x_marks))
+            + '；纵轴刻度：' + '、'.join(map(mark_label, y_marks)) + '。')
+
+
+def svg_bars(groups, series, axis, log=False, width=CHART_WIDTH, uid='bench-chart'):
     """Horizontal bars, a line of text each, over an axis that names its scale.
 
     ``groups`` is [(heading, [(label, includes, [value per series])])]: a
@@ -759,10 +795,12 @@ def svg_bars(groups, series, axis, log=False, width=CHART_WIDTH):
                 svg_text(position(mark), y + 24, mark_label(mark), 'middle', AXIS_FILL)]
     name, extra = axis_name(axis, 0, position(marks[0]) - text_width(
         mark_label(marks[0])) / 2 - 2 * GAP, y + 24, label_width + room / 2)
-    return svg_document(width, y + 30 + extra, out + [name])
+    return svg_document(width, y + 30 + extra, out + [name], f'条形图：{axis}',
+                        described_bars(groups, series, axis, marks), uid)
 
 
-def svg_lines(lines, x_axis, y_axis, width=CHART_WIDTH, plot_height=250):
+def svg_lines(lines, x_axis, y_axis, width=CHART_WIDTH, plot_height=250,
+              uid='bench-chart'):
     """Lines over two named axes, a dot on each point, each named at its end.
 
     ``lines`` is [(name, [(x, y), ...])], x ascending and from 0 up.  The x
@@ -808,7 +846,9 @@ def svg_lines(lines, x_axis, y_axis, width=CHART_WIDTH, plot_height=250):
     last = at(xs[-1], 0)[0] + text_width(count_label(xs[-1])) / 2 + GAP
     name, extra = axis_name(x_axis, last, width, base + 24, left + plot_width / 2,
                             'start')
-    return svg_document(width, base + 30 + extra, out + [name])
+    return svg_document(width, base + 30 + extra, out + [name],
+                        f'折线图：{y_axis}，随{x_axis}变化',
+                        described_lines(lines, x_axis, y_axis, marks, y_marks), uid)
 
 
 def apart(labels, lowest):

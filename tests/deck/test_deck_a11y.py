@@ -25,7 +25,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from deck_support import ROOT, start_server
-from deckext import timeline
+from deckext import numbers, timeline
 from deckext.lint import Piece, check, is_cjk, load_glossary
 from deckext.present import TYPE_FITTED
 from microthread.trace import Mark, Span, Switch, Timeline
@@ -62,19 +62,6 @@ def test_every_page_says_it_is_in_chinese(built_slides, page):
 
 # --- axe-core on every slide as it is shown ------------------------------------
 
-# What deckext.numbers draws, which is being changed where it is made: its
-# charts need a <title> and a <desc> with their numbers, its tables a header
-# in every <th>.  A violation inside one of these is listed as awaited (an
-# xfail); anything else still fails.  Remove a selector once its kind passes.
-AWAITING_NUMBERS = ('svg.bench-chart', 'table.bench')
-
-# Run in the page with an axe target: is that element in an awaited kind?
-AWAITED_IN_PAGE = """({target, kinds}) => {
-  const el = document.querySelector(target);
-  return Boolean(el && el.closest(kinds));
-}"""
-
-
 @pytest.fixture(scope='module')
 def axe_walk(browser, built_slides):  # noqa: F811 (fixture)
     """[(number, title, axe's violations)] for every slide, walked with ArrowRight."""
@@ -91,12 +78,7 @@ def axe_walk(browser, built_slides):  # noqa: F811 (fixture)
             title = page.evaluate(
                 "document.querySelector('.slides > article.current').querySelector('h1, h2')"
                 ".textContent.trim()")
-            violations = axe.run(page).response['violations']
-            for violation in violations:
-                for node in violation['nodes']:
-                    node['awaited'] = page.evaluate(AWAITED_IN_PAGE, {
-                        'target': node['target'][-1], 'kinds': ', '.join(AWAITING_NUMBERS)})
-            found.append((number, title, violations))
+            found.append((number, title, axe.run(page).response['violations']))
             page.keyboard.press('ArrowRight')
     finally:
         page.close()
@@ -118,18 +100,12 @@ def test_axe_walked_every_slide(axe_walk, deck):
 
 @pytest.mark.timeout(WALK_TIMEOUT)
 def test_axe_finds_no_violation_on_any_slide(axe_walk):
-    found, awaited = [], []
-    for number, title, violations in axe_walk:
-        for violation in violations:
-            for node in violation['nodes']:
-                line = (f'slide {number} {title}: {violation["id"]} ({violation["impact"]}) '
-                        f'{" ".join(map(str, node["target"]))}: {node["html"][:160]}\n    '
-                        + node.get('failureSummary', '').replace('\n', ' ')[:300])
-                (awaited if node['awaited'] else found).append(line)
+    found = [f'slide {number} {title}: {violation["id"]} ({violation["impact"]}) '
+             f'{" ".join(map(str, node["target"]))}: {node["html"][:160]}\n    '
+             + node.get('failureSummary', '').replace('\n', ' ')[:300]
+             for number, title, violations in axe_walk
+             for violation in violations for node in violation['nodes']]
     assert found == [], f'{len(found)} axe violations:\n' + '\n'.join(found)
-    if awaited:
-        pytest.xfail(f'{len(awaited)} axe violations in what deckext.numbers draws '
-                     '(AWAITING_NUMBERS):\n' + '\n'.join(awaited))
 
 
 # --- drawings, charts and timelines: a title, a description, the numbers ------
@@ -185,58 +161,40 @@ class Drawings(html.parser.HTMLParser):
 NUMBER = re.compile(r'\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?')
 
 
-def drawings(built_slides):
+def drawings_of(markup):
     parser = Drawings()
-    parser.feed((built_slides / 'index.html').read_text(encoding='utf-8'))
+    parser.feed(markup)
     return parser.drawings
+
+
+def drawings(built_slides):
+    return drawings_of((built_slides / 'index.html').read_text(encoding='utf-8'))
 
 
 def named(drawing):
     return f'<svg class="{drawing["attrs"].get("class", "")}"> {drawing["title"]!r}'
 
 
-def judged(problems):
-    """Fail on the problems [(drawing, text)] of drawings that should pass;
-    xfail on those of drawings of a kind in AWAITING_NUMBERS."""
-    def awaited(drawing):
-        return f'svg.{drawing["attrs"].get("class")}' in AWAITING_NUMBERS
-    found = [text for drawing, text in problems if not awaited(drawing)]
-    assert found == []
-    if problems:
-        pytest.xfail(f'{len(problems)} in what deckext.numbers draws (AWAITING_NUMBERS):\n'
-                     + '\n'.join(text for _, text in problems))
+def not_a_described_image(drawing):
+    """What keeps a drawing from being one image, named by its <title> and
+    described by its <desc>."""
+    attrs, ids, wrong = drawing['attrs'], drawing['ids'], []
+    if attrs.get('role') != 'img':
+        wrong.append(f'{named(drawing)}: role is {attrs.get("role")!r}, not "img"')
+    for part, aria in (('title', 'aria-labelledby'), ('desc', 'aria-describedby')):
+        if not (drawing[part] or '').strip():
+            wrong.append(f'{named(drawing)}: no <{part}> or an empty one')
+        elif not ids.get(part) or attrs.get(aria) != ids[part]:
+            wrong.append(f'{named(drawing)}: {aria}={attrs.get(aria)!r} does not '
+                         f'point at its <{part} id={ids.get(part)!r}>')
+    return wrong
 
 
-def test_the_deck_has_its_drawing_charts_and_timelines(built_slides):
-    classes = [d['attrs'].get('class') for d in drawings(built_slides)]
-    assert classes.count('timeline') >= 5
-    assert classes.count('bench-chart') >= 1
-    assert any(d['ids'].get('title') == 'hub-title' for d in drawings(built_slides))
-
-
-def test_every_drawing_is_an_image_with_a_title_and_a_description(built_slides):
-    wrong = []
-    for drawing in drawings(built_slides):
-        attrs, ids = drawing['attrs'], drawing['ids']
-        if attrs.get('role') != 'img':
-            wrong.append((drawing, f'{named(drawing)}: role is {attrs.get("role")!r}, not "img"'))
-        for part, aria in (('title', 'aria-labelledby'), ('desc', 'aria-describedby')):
-            if not (drawing[part] or '').strip():
-                wrong.append((drawing, f'{named(drawing)}: no <{part}> or an empty one'))
-            elif not ids.get(part) or attrs.get(aria) != ids[part]:
-                wrong.append((drawing, f'{named(drawing)}: {aria}={attrs.get(aria)!r} does not '
-                                       f'point at its <{part} id={ids.get(part)!r}>'))
-    judged(wrong)
-
-
-def test_every_number_a_drawing_shows_is_in_its_title_or_description(built_slides):
-    missing = []
-    for drawing in drawings(built_slides):
-        said = set(NUMBER.findall(f'{drawing["title"]} {drawing["desc"]}'))
-        shown = {n for text in drawing['drawn'] for n in NUMBER.findall(text)}
-        if shown - said:
-            missing.append((drawing, f'{named(drawing)}: {sorted(shown - said)}'))
-    judged(missing)
+def numbers_not_said(drawing):
+    """The numbers a drawing draws that its title and description do not say."""
+    said = set(NUMBER.findall(f'{drawing["title"]} {drawing["desc"]}'))
+    shown = {n for text in drawing['drawn'] for n in NUMBER.findall(text)}
+    return [f'{named(drawing)}: {sorted(shown - said)}'] if shown - said else []
 
 
 def own_words(drawing, part):
@@ -252,12 +210,49 @@ def own_words(drawing, part):
     return text
 
 
-def test_titles_and_descriptions_are_written_as_the_slides_are(built_slides):
+def miswritten(drawing):
+    """Where a drawing's title or description breaks the deck's Chinese rules."""
     terms = load_glossary(ROOT / 'docs' / 'glossary.md')
-    judged([(drawing, str(violation))
-            for drawing in drawings(built_slides)
-            for part in ('title', 'desc')
-            for violation in check(Piece(named(drawing), 1, own_words(drawing, part)), terms)])
+    return [str(violation) for part in ('title', 'desc')
+            for violation in check(Piece(named(drawing), 1, own_words(drawing, part)), terms)]
+
+
+def test_the_deck_has_its_drawing_charts_and_timelines(built_slides):
+    classes = [d['attrs'].get('class') for d in drawings(built_slides)]
+    assert classes.count('timeline') >= 5
+    assert classes.count('bench-chart') >= 1
+    assert any(d['ids'].get('title') == 'hub-title' for d in drawings(built_slides))
+
+
+def test_every_drawing_is_an_image_with_a_title_and_a_description(built_slides):
+    assert [wrong for d in drawings(built_slides) for wrong in not_a_described_image(d)] == []
+
+
+def test_every_number_a_drawing_shows_is_in_its_title_or_description(built_slides):
+    assert [missing for d in drawings(built_slides) for missing in numbers_not_said(d)] == []
+
+
+def test_titles_and_descriptions_are_written_as_the_slides_are(built_slides):
+    assert [found for d in drawings(built_slides) for found in miswritten(d)] == []
+
+
+def test_every_kind_of_chart_is_described_with_its_numbers():
+    # The deck shows one chart; the bench's others (two series of bars, lines
+    # of memory against connections) are drawn here from numbers like theirs.
+    charts = drawings_of(''.join([
+        numbers.svg_bars([('切换', [('greenlet 切换', '不进内核', [294.0]),
+                                    ('线程切换', '', [3014.0])])],
+                         [], '纳秒/次，对数刻度', log=True, uid='ladder'),
+        numbers.svg_bars([('', [('微线程', '', [70925, 48640]), ('gevent', '', [52000, 40010])])],
+                         ['N = 100', 'N = 1000'], '消息/秒', uid='echo'),
+        numbers.svg_lines([('微线程', [(0, 20.0), (5000, 60.5), (10000, 101.2)]),
+                           ('系统线程（只到 5 千）', [(0, 20.0), (5000, 410.0)])],
+                          '连接数', '常驻内存 MiB', uid='memory')]))
+    assert len(charts) == 3
+    assert [problem for chart in charts for problem in
+            not_a_described_image(chart) + numbers_not_said(chart) + miswritten(chart)] == []
+    assert '微线程：N = 100 时 70,925，N = 1000 时 48,640' in charts[1]['desc']
+    assert '系统线程（只到 5 千）：连接数 0 时 20.0；连接数 5,000 时 410' in charts[2]['desc']
 
 
 def test_a_timelines_description_gives_every_span_mark_and_switch_its_time():
