@@ -10,11 +10,13 @@ were measured on other code than this tree's (deckext.fingerprint): a
 warning, not a failure, so a runtime change lands without a benchmark run.
 """
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
 
+from deckext import present
 from deckext.fingerprint import stale_warning
 from microthread import detector, pollers
 from microthread import loop as loop_module
@@ -22,6 +24,25 @@ from microthread.loop import EventLoop, set_loop
 
 DETECTOR_THRESHOLD = 2.0
 _reports = []
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, as the deck's tools start it.
+
+    Without it a browser test is skipped, loudly, except under CI=true,
+    where a skipped browser test would let a broken deck through: there it
+    fails.
+    """
+    if not Path(present.CHROMIUM).exists():
+        reason = (f"BROWSER TEST SKIPPED: {present.CHROMIUM} is missing, so nobody "
+                  f"checked the deck in a browser; apt-get install chromium "
+                  f"fonts-noto-cjk")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (and CI=true: failing instead of skipping)")
+        pytest.skip(reason)
+    with present.chromium() as running:
+        yield running
 
 
 def pytest_configure(config):

@@ -10,13 +10,10 @@ glyphs.  Chromium is Debian's (/usr/bin/chromium); without it the browser
 half is skipped, except under CI=true, where it fails.
 """
 
-import os
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
-from deckext import present
 from deckext.timeline import render, text_width
 from microthread.demos import timelines
 
@@ -112,15 +109,9 @@ MEASURE = """() => {
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(browser):
     """A page of Debian's Chromium, as ``make screens`` drives it."""
-    if not Path(present.CHROMIUM).exists():
-        reason = f"TIMELINES NOT CHECKED IN CHROMIUM: no {present.CHROMIUM}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with present._chromium() as browser:
-        yield browser.new_page(viewport={"width": 900, "height": 700})
+    return browser.new_page(viewport={"width": 900, "height": 700})
 
 
 def test_in_chromium_every_drawing_fits_and_reads_at_18_px(page, drawings):

@@ -75,8 +75,9 @@ def _served(directory):
 
 
 @contextlib.contextmanager
-def _chromium(browser=None):
-    """browser if given (a Playwright Browser), else Debian's Chromium, headless."""
+def chromium(browser=None):
+    """browser if given (a Playwright Browser), else Debian's Chromium,
+    headless: the one way the tools and the tests start it."""
     if browser is not None:
         yield browser
         return
@@ -105,8 +106,8 @@ def deck_page(slides_dir, browser=None, viewport=VIEWPORT):
         problems.append(f'request refused: {route.request.url}')
         route.abort()
 
-    with _served(slides_dir) as base, _chromium(browser) as chromium:
-        context = chromium.new_context(viewport=viewport)
+    with _served(slides_dir) as base, chromium(browser) as running:
+        context = running.new_context(viewport=viewport)
         try:
             context.route(lambda url: urlsplit(url).hostname != '127.0.0.1', refuse)
             page = context.new_page()

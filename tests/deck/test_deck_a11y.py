@@ -29,7 +29,7 @@ from deckext import numbers, timeline
 from deckext.lint import Piece, check, is_cjk, load_glossary
 from deckext.present import TYPE_FITTED
 from microthread.trace import Mark, Span, Switch, Timeline
-from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT, browser  # noqa: F401 (fixture)
+from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT
 
 LANGUAGE = 'zh-CN'
 

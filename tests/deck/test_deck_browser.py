@@ -8,8 +8,8 @@ edge, no code block clipped, no text too small to read from the back row.
 Set DECK_SCREENSHOTS=DIR to keep a PNG of every slide for a human to look at.
 
 Chromium is Debian's (apt-get install chromium fonts-noto-cjk; .ci/run does
-it).  Without it the test is skipped, loudly, except under CI=true, where a
-skipped browser test would let a broken deck through: there it fails.
+it), started by the `browser` fixture of tests/conftest.py: without it the
+test is skipped, loudly, except under CI=true, where it fails.
 """
 
 import os
@@ -19,10 +19,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from deckext.present import TYPE_FITTED
-
-CHROMIUM = Path('/usr/bin/chromium')
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run']
 VIEWPORT = {'width': 1280, 'height': 720}
 SLIDE_LEFT = (VIEWPORT['width'] - 900) / 2   # hieroglyph slides are 900x700 px
 
@@ -126,22 +122,6 @@ CURRENT_SLIDE_SETTLED = f"""() => {{
   const slide = document.querySelector('.slides > article.current');
   return slide && Math.abs(slide.getBoundingClientRect().left - {SLIDE_LEFT}) < 1;
 }}"""
-
-
-@pytest.fixture(scope='module')
-def browser():
-    if not CHROMIUM.exists():
-        reason = (f'BROWSER TEST SKIPPED: {CHROMIUM} is missing, so nobody checked '
-                  'that the deck presents; apt-get install chromium fonts-noto-cjk')
-        if os.environ.get('CI') == 'true':
-            pytest.fail(reason + ' (and CI=true: failing instead of skipping)')
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope='module')

@@ -13,14 +13,11 @@ Chromium is Debian's; without it these are skipped, except under CI=true.
 """
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from deck_support import ROOT, sphinx_build, start_server
 
-CHROMIUM = Path('/usr/bin/chromium')
 VIEWPORT = {'width': 920, 'height': 720}        # the 900x700 slide at scale 1
 FLOOR_PX = 18
 
@@ -132,21 +129,6 @@ WITH_NUMBERS = """() => [...document.querySelectorAll('.slides > article')]
   .map((slide, n) => slide.querySelector('.bench-chart, table.bench, p.bench-source')
                      ? n : -1)
   .filter(n => n >= 0)"""
-
-
-@pytest.fixture(scope='module')
-def browser():
-    if not CHROMIUM.exists():
-        reason = f'CHART TEST SKIPPED: {CHROMIUM} is missing'
-        if os.environ.get('CI') == 'true':
-            pytest.fail(reason + ' (and CI=true: failing instead of skipping)')
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=['--no-sandbox', '--disable-gpu'])
-        yield browser
-        browser.close()
 
 
 def measure(browser, built):

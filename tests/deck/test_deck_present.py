@@ -34,7 +34,7 @@ import pytest
 
 from deck_support import ROOT
 from deckext import present
-from test_deck_browser import MIN_TEXT_PX, browser  # noqa: F401 (fixture)
+from test_deck_browser import MIN_TEXT_PX
 
 DESIGN = (900, 700)
 MARGIN = 10                       # px of window around the slide (present.js)

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from deck_support import ROOT
-from test_deck_browser import browser  # noqa: F401 (fixture)
 
 SOURCES = ['Makefile', 'conf.py', 'index.rst', 'pyproject.toml', 'requirements.txt',
            'slides', 'src', 'docs']   # docs/glossary.md: the lint's terms

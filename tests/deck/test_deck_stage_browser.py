@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from stage_support import FAKE_DEMO, PIDS, alive, serving, wait_until
-from test_deck_browser import (CHROMIUM, CHROMIUM_ARGS, CURRENT_SLIDE_SETTLED,  # noqa: F401
-                               MEASURE, MIN_TEXT_PX, SMALL_TEXT, browser)
+from deckext.present import CHROMIUM, CHROMIUM_ARGS
+from test_deck_browser import CURRENT_SLIDE_SETTLED, MEASURE, MIN_TEXT_PX, SMALL_TEXT
 from test_deck_present import open_deck  # noqa: F401 (fixture)
 
 @pytest.fixture(scope='module')
@@ -161,7 +161,7 @@ def rebinding_browser(browser):  # noqa: F811 (fixture)
     """Chromium whose resolver sends rebound.test to 127.0.0.1, as a DNS
     rebinding attack makes a victim's resolver do."""
     rebinding = browser.browser_type.launch(
-        executable_path=str(CHROMIUM),
+        executable_path=CHROMIUM,
         args=CHROMIUM_ARGS + ['--host-resolver-rules=MAP rebound.test 127.0.0.1'])
     yield rebinding
     rebinding.close()
