@@ -22,9 +22,7 @@ import timeit
 from greenlet import greenlet
 
 from microthread import READ, WRITE, spawn, wait_fd
-from microthread.loop import current_loop, get_loop, set_loop
-
-from .servers import EagerLoop
+from microthread.loop import EventLoop, current_loop, get_loop, set_loop
 
 
 def median_ns(run, count, repeats):
@@ -68,14 +66,14 @@ def greenlet_switch(count):
     return elapsed
 
 
-def wait_fd_round_trip(count, loop_class=None):
+def wait_fd_round_trip(count, lazy=True):
     """wait_fd on an always-writable socket: register, hub, epoll, back.
 
     The socket is adopted by the loop, as every GreenSocket's is: a wait
     on a bare fd would re-assert its kernel interest first (loop.py).
     """
     previous = current_loop()
-    set_loop(loop_class() if loop_class else None)
+    set_loop(EventLoop(lazy=lazy))
     left, right = socket.socketpair()
     try:
         fd = left.fileno()
@@ -94,7 +92,7 @@ def wait_fd_round_trip(count, loop_class=None):
 
 
 def wait_fd_eager(count):
-    return wait_fd_round_trip(count, EagerLoop)
+    return wait_fd_round_trip(count, lazy=False)
 
 
 def getppid(count):

@@ -6,7 +6,7 @@ its documentation shows them: asyncio streams and an asyncio Protocol on the
 default loop, the same Protocol on uvloop, and gevent's StreamServer.  One
 more is ours with a handicap: ``green-eager`` is the green server on a loop
 that calls ``epoll_ctl`` on every wait, to measure what lazy deregistration
-saves.  And one is a floor, not a server to use: ``greenlet-bare`` is the
+saves (``EventLoop(lazy=False)``).  And one is a floor, not a server to use: ``greenlet-bare`` is the
 least a greenlet echo server can do, to show what our runtime's features
 cost.  Every server announces ``listening on HOST:PORT`` on stdout, serves
 until SIGTERM or SIGINT, and reads 64 KiB at a time, as ours do.
@@ -159,31 +159,8 @@ def serve_gevent(sock):
 
 # -- ours, handicapped -----------------------------------------------------
 
-class EagerLoop(EventLoop):
-    """Our loop as the textbook writes it: the kernel mask follows each wait.
-
-    Dropping a callback trims the kernel's interest at once, so each wait
-    costs two ``epoll_ctl`` calls (MOD or ADD on register, MOD or DEL on
-    unregister) -- the cost that lazy trimming removes.
-    """
-
-    def unregister_fd(self, fd, event):
-        super().unregister_fd(fd, event)
-        self._trim_now(fd, event)
-
-    def remove_callback(self, fd, event, callback):
-        super().remove_callback(fd, event, callback)   # what wait_fd calls
-        if not self.has_callbacks(fd, event):
-            self._trim_now(fd, event)
-
-    def _trim_now(self, fd, event):
-        watch = self._fds.get(fd)
-        if watch is not None:
-            self._trim(watch, event)
-
-
 def serve_green_eager(sock):
-    set_loop(EagerLoop())
+    set_loop(EventLoop(lazy=False))   # the kernel mask follows each wait
     options = argparse.Namespace(idle_timeout=None)
     microthread_echo.serve_green(sock, options, lambda: announce(sock))
 

@@ -3,6 +3,9 @@
 import os
 import threading
 import time
+from contextlib import contextmanager
+
+from microthread.observer import Observer
 
 
 def run_until(loop, condition, seconds=10.0):
@@ -44,3 +47,24 @@ def exit_code_in_child(child):
         finally:
             os._exit(status)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+class CallbackCount(Observer):
+    """Counts the callbacks a loop runs, through its observer interface."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def dispatching(self, loop, callback, source):
+        self.calls += 1
+
+
+@contextmanager
+def callbacks_counted(loop):
+    """A CallbackCount of loop's callbacks while the block runs."""
+    count = CallbackCount()
+    loop.observe(count)
+    try:
+        yield count
+    finally:
+        loop.unobserve(count)

@@ -15,7 +15,7 @@ from microthread import (READ, WRITE, FdClosedError, Timeout, callback,
                          get_loop, sleep, spawn, wait_fd)
 from microthread.green import GreenSocket, close, connect, listen
 from microthread.sendall import sendall
-from support import refusals_in_another_thread, run_until
+from support import callbacks_counted, refusals_in_another_thread, run_until
 
 SIXTEEN_MIB = 16 * 1024 * 1024
 
@@ -246,9 +246,9 @@ def test_a_full_read_reads_again_without_switching():
     green = GreenSocket(counting, timeout=5)
     right.send(b"abcdef")
     assert green.recv(3) == b"abc"              # as long as asked: maybe more
-    ticks = get_loop().ticks
-    assert green.recv(3) == b"def"
-    assert get_loop().ticks == ticks            # no callback ran: no switch
+    with callbacks_counted(get_loop()) as count:
+        assert green.recv(3) == b"def"
+    assert count.calls == 0                     # no callback ran: no switch
     assert (counting.reads, counting.failed) == (2, 0)
     green.close()
     right.close()

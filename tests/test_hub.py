@@ -107,7 +107,7 @@ def test_killing_a_waiting_microthread_unregisters_its_fd(pair):
     thread.kill()
     assert thread.dead
     assert not hub.loop.has_callbacks(fd, READ)
-    assert (fd, READ) not in hub.fd_waiters
+    assert hub.waiting_on(fd, READ) is None
 
 
 def test_killing_an_unstarted_microthread_means_it_never_runs():
@@ -130,7 +130,7 @@ def test_timeout_around_wait_fd_raises_and_unregisters(pair):
     assert raised.value is timeout and timeout.fired
     assert after_block == []
     assert not get_loop().has_callbacks(fd, READ)
-    assert (fd, READ) not in get_hub().fd_waiters
+    assert get_hub().waiting_on(fd, READ) is None
 
 
 def test_a_nan_timeout_is_refused_naming_the_fd_and_leaves_no_claim(pair):
@@ -212,7 +212,7 @@ def test_a_second_waiter_is_refused_even_behind_a_plain_callback(pair):
         wait_fd(fd, READ)
     thread.kill()
     assert get_loop().callbacks(fd, READ) != ()     # the plain one stays
-    assert get_hub().fd_waiters == {}
+    assert get_hub().waits() == []
 
 
 def test_reader_and_writer_may_wait_on_one_fd_together(pair):
@@ -255,7 +255,7 @@ def test_main_waiting_on_nothing_gets_blocked_forever_not_a_hang():
 def test_joining_from_another_os_thread_says_greenlets_are_bound():
     thread = spawn(sleep, 0)
     errors = refusals_in_another_thread(thread.join)
-    assert errors and "bound to the thread" in errors[0]
+    assert errors and "bound to the OS thread" in errors[0]
     thread.join()
 
 
@@ -407,7 +407,7 @@ def test_a_refused_fd_leaves_no_claim_behind():
     for _ in range(2):                      # the same error both times
         with pytest.raises(OSError, match=f"refused fd {reader}"):
             wait_fd(reader, READ)
-    assert get_hub().fd_waiters == {}
+    assert get_hub().waits() == []
 
 
 def test_a_bad_event_is_refused_naming_the_fd(pair):
@@ -870,7 +870,8 @@ def test_a_bad_timeout_is_refused_naming_the_call_and_parks_no_one(
 
     thread = spawn(waiter)
     thread.join()
-    assert thread not in get_hub().parked   # not left "waiting" when dead
+    waiting = [wait.microthread for wait in get_hub().waits()]
+    assert thread not in waiting        # not left "waiting" when dead
 
 
 def test_a_microthread_that_joins_itself_is_refused():
@@ -959,7 +960,7 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_call(
         pair, call, names):
     with pytest.raises(TypeError, match=names):
         call(pair[0].fileno())
-    assert not get_hub().fd_waiters and not get_hub().parked
+    assert get_hub().waits() == []
 
 
 def test_a_report_names_the_frame_even_when_its_path_has_a_comma():

@@ -18,8 +18,8 @@ import pytest
 from deckext.timeline import render
 from microthread import WRITE, sleep, spawn
 from microthread.demos import timelines
-from microthread.loop import set_loop
-from microthread.trace import Recorder, RecordingLoop, lane_of
+from microthread.loop import EventLoop, set_loop
+from microthread.trace import LoopRecording, Recorder, lane_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -62,9 +62,10 @@ def test_without_a_recorder_nothing_traces_greenlets():
     assert greenlet.gettrace() is None
 
 
-def test_the_recording_loop_says_which_fd_and_event_each_callback_ran_for():
+def test_the_loop_recording_says_which_fd_and_event_each_callback_ran_for():
     recorder = Recorder()
-    loop = RecordingLoop(recorder)
+    loop = EventLoop()
+    loop.observe(LoopRecording(recorder))
     left, right = socket.socketpair()
     try:
         loop.register_fd(left.fileno(), WRITE,
@@ -84,7 +85,7 @@ def test_the_recording_loop_says_which_fd_and_event_each_callback_ran_for():
 
 def test_a_scenario_leaves_the_threads_loop_as_it_found_it():
     from microthread.loop import current_loop
-    before = RecordingLoop(Recorder())
+    before = EventLoop()
     set_loop(before)
     timelines.player_race()
     assert current_loop() is before

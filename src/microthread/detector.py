@@ -7,8 +7,11 @@ longblock, an OS thread samples each watched loop: if the same callback has
 been running for longer than the threshold, it reports the microthread and
 the stack it is stuck in.  Off by default; the test suite turns it on.
 
-The loop pays two attribute stores per callback (``current``, ``ticks``);
-the sampling thread does the rest.
+It watches through the loop's observer interface (microthread.observer):
+while it is on, each loop it watches tells a ``_Watch`` which callback runs
+and whether it polls, and the sampling thread reads those; while it is off,
+the loops have nothing to tell and pay one check per event site.  A stall
+it reports goes to the report function and to every observer's ``stalled``.
 """
 
 import os
@@ -18,6 +21,9 @@ import threading
 import time
 import traceback
 import weakref
+
+from .names import name_of
+from .observer import Observer
 
 __all__ = ["enable", "disable", "attach", "Report", "enabled"]
 
@@ -73,8 +79,11 @@ class _Detector(threading.Thread):
         if loop.closed or loop.thread_ident not in sys._current_frames():
             _loops.discard(loop)    # closed, or its thread ended: frozen
             return
-        ticks, current = loop.ticks, loop.current
-        if current is None and (loop.polling or not loop.has_ready()):
+        watch = _watches.get(loop)
+        if watch is None:
+            return
+        ticks, current = watch.ticks, watch.current
+        if current is None and (watch.polling or not loop.has_ready()):
             self._seen.pop(loop, None)
             return
         now = time.monotonic()
@@ -84,11 +93,13 @@ class _Detector(threading.Thread):
         elif not seen[2] and now - seen[1] >= self.threshold:
             self._seen[loop] = (ticks, seen[1], True)
             culprit = ("the main greenlet" if current is None
-                       else _culprit(current))
+                       else name_of(current))
             report = Report(culprit, now - seen[1],
                             _stack_of(loop.thread_ident))
             try:
                 self.report(report)
+                for observer in loop.observers:
+                    observer.stalled(report)
             except Exception:          # a broken report must not end us
                 traceback.print_exc()
 
@@ -101,6 +112,41 @@ MIN_THRESHOLD = 0.001           # samples 4 times a threshold: no busy spin
 MAX_THRESHOLD = 86400           # what a wait of a quarter of it can take
 _detector = None
 _loops = weakref.WeakSet()      # every loop a hub runs, watched or not
+_watches = weakref.WeakKeyDictionary()   # loop -> its _Watch, while on
+
+
+class _Watch(Observer):
+    """What the sampling thread reads of one loop, kept by its events."""
+
+    def __init__(self):
+        self.current = None       # the callback running now
+        self.ticks = 0            # callbacks run so far
+        self.polling = False      # inside poll() now: idle, not hogging
+
+    def before_poll(self, loop, timeout):
+        self.polling = True
+
+    def after_poll(self, loop, events):
+        self.polling = False
+
+    def dispatching(self, loop, callback, source):
+        self.current = callback
+        self.ticks += 1
+
+    def dispatched(self, loop, callback):
+        self.current = None
+
+
+def _watch(loop):
+    if loop not in _watches:
+        _watches[loop] = watch = _Watch()
+        loop.observe(watch)
+
+
+def _unwatch_all():
+    for loop, watch in list(_watches.items()):
+        loop.unobserve(watch)
+    _watches.clear()
 
 
 def _print(report):
@@ -118,6 +164,8 @@ def enable(threshold=0.5, report=_print):
         raise ValueError(f"detector threshold {threshold!r} is not a number "
                          f"of seconds from {MIN_THRESHOLD} to {MAX_THRESHOLD}")
     disable()
+    for loop in list(_loops):
+        _watch(loop)
     _detector = _Detector(threshold, report)
     _detector.start()
 
@@ -128,6 +176,7 @@ def disable():
     if _detector is not None:
         _detector.stop()
         _detector = None
+    _unwatch_all()
 
 
 def enabled():
@@ -137,26 +186,22 @@ def enabled():
 def attach(loop):
     """Make loop watchable, now or once enabled (hubs call this when made)."""
     _loops.add(loop)
+    if _detector is not None:
+        _watch(loop)
 
 
 def _restart_in_child():
     """A forked child has no detector thread and none of the parent's
     loops: watch its own, as the parent asked."""
-    global _detector, _loops
+    global _detector, _loops, _watches
     _loops = weakref.WeakSet()
+    _watches = weakref.WeakKeyDictionary()
     if _detector is not None:
         _detector = _Detector(_detector.threshold, _detector.report)
         _detector.start()
 
 
 os.register_at_fork(after_in_child=_restart_in_child)
-
-
-def _culprit(callback):
-    """The microthread behind a callback (a bound switch) or the callback."""
-    owner = getattr(callback, "__self__", None)
-    target = getattr(callback, "greenlet", None) or owner or callback
-    return repr(target)
 
 
 def _stack_of(thread_ident):

@@ -22,7 +22,10 @@ import os
 import select
 import socket
 
-from .hub import Timeout, check_seconds, check_thread, close_fd, wait_fd
+from greenlet import getcurrent
+
+from .hub import (Timeout, check_seconds, check_thread, close_fd, get_hub,
+                  wait_fd)
 from .loop import get_loop, loops_watching
 from .offload import run_in_thread
 from .pollers import READ, WRITE
@@ -112,10 +115,13 @@ class GreenSocket:
         expiry is that block's, and goes on up (the data stays for the
         next read): swallowing it would lose the block's deadline.
         """
+        if self.timeout is None:
+            wait_fd(self._fd, READ)
+            return None
         try:
             return self._wait(READ, None)
         except Timeout as error:
-            if error.wait != (self._fd, READ) or not _readable_now(self._fd):
+            if not _own_expiry(error) or not _readable_now(self._fd):
                 raise
             return get_loop().time()    # spent: a further wait times out
 
@@ -134,7 +140,7 @@ class GreenSocket:
         try:
             wait_fd(self._fd, event, max(0.0, deadline - now))
         except Timeout as error:
-            if error.wait == (self._fd, event):
+            if _own_expiry(error):
                 error.seconds = self.timeout    # the call's, not what was left
             raise
         return deadline
@@ -267,6 +273,12 @@ def _check_no_foreign_waiters(fd):
 
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY}
 _CONNECTED = {0, errno.EISCONN}
+
+
+def _own_expiry(error):
+    """Whether a Timeout is our wait_fd's own, not an enclosing block's:
+    the wait's record keeps the Timeout its timer raised."""
+    return get_hub().wait_of(getcurrent()).expired is error
 
 
 def _readable_now(fd):

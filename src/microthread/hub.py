@@ -6,34 +6,67 @@ the hub runs the loop, and when the event comes the loop calls that
 ``switch``, resuming the microthread where it stopped.  That is cooperative
 scheduling: a switch happens only where code waits.
 
-The slide function is ``wait_fd``.  What makes it safe lives here:
+Some facts about waiting in a hub
+---------------------------------
 
-- one waiting microthread per (fd, event) -- two readers of one socket is a
-  bug that asyncio hides by replacing the first callback; we refuse it;
-- cleanup in ``finally``, so timeouts, errors and kills never leave a
-  stale callback behind;
-- closing an fd through ``close_fd`` wakes its waiters with an error that
-  names the fd, instead of leaving them asleep forever;
-- when nothing can ever wake anyone, the main greenlet gets
-  ``BlockedForever`` naming every blocked microthread and what it waits on;
-- a timed wait re-arms one timer per microthread instead of pushing a new
-  heap entry each time (the idle-timeout hot path).
+- A microthread waits on at most one thing at a time: an fd becoming ready
+  (``wait_fd``), or a wakeup somebody else will give it (``park``: sleep,
+  Event, Lock, Queue, join, a pool thread's result).  Whoever asks who
+  waits, for what, until when, asks one place.
+- Two microthreads waiting to read one socket would steal each other's
+  data; asyncio hides that bug by replacing the first callback.
+- A wait can end four ways: its event comes, its timer fires, an error is
+  thrown in (a kill, a close), or the fd is closed and its number handed to
+  a new socket while the waiter has not yet run.
+- Waiting is the hot path: at 10,000 connections every wait that allocates
+  or climbs through helpers is paid for 10,000 times a round.
+
+What does this mean for us?
+---------------------------
+
+- **One Wait record per microthread**, made at its first wait and reused by
+  every later one: its greenlet, its fd and event or what else it waits for,
+  its one timeout timer, the Timeout that timer raised last, and a serial
+  number that tells this wait from the next.  The hub keeps the fd waits in
+  two dicts, ``readers`` and ``writers``, fd -> Wait (trio's
+  ``EpollWaiters``, curio's ``(rtask, wtask)``), and the parked ones in a
+  set: claiming, waking, timing out, closing and describing a deadlock all
+  read the record, and none of them reads the loop's callbacks.
+- Cleanup is in ``finally``, so a timeout, an error or a kill never leaves
+  a stale callback or claim behind.
+- ``close_fd`` takes the claims at once, so the fd number is free for a new
+  socket before the old waiters even run; each is woken with an error that
+  names the fd, unless its wait has ended meanwhile (the serial says so).
+- A timed wait re-arms its record's one timer instead of pushing a new heap
+  entry each time (the idle-timeout hot path).
+- When nothing can ever wake anyone, the main greenlet gets
+  ``BlockedForever`` naming every blocked microthread and what it waits on.
+
+The layering, as rules a reader can check: the loop knows no greenlets
+(it calls callbacks); the hub knows no sockets (it waits on fd numbers);
+observers see the hub through ``loop.observers`` and nothing else; the
+runtime imports nothing of the deck, the benchmark or Sphinx.
 
 The main greenlet can call all of this: it blocks and the hub runs.
 """
 
+import errno
 import itertools
+import math
 import os
 import threading
+import weakref
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import detector
-from .loop import Timer, get_loop
+from .loop import Timer, current_loop, get_loop
+from .names import name_of
 from .pollers import READ, WRITE
 
 __all__ = ["Hub", "Microthread", "Timeout", "BlockedForever", "FdClosedError",
-           "get_hub", "wait_fd", "spawn", "sleep", "close_fd"]
+           "Wait", "Waiter", "get_hub", "wait_fd", "spawn", "sleep",
+           "close_fd", "park", "current_hub"]
 
 _EVENT_NAMES = {READ: "READ", WRITE: "WRITE"}
 
@@ -70,7 +103,6 @@ class Timeout(BaseException):
         self.what = what
         self.quiet = quiet    # as a block: swallow its own expiry
         self.fired = False    # as a block: whether it expired
-        self.wait = None      # (fd, event) for a ``wait_fd`` timeout= expiry
         self._timer = None
 
     def __str__(self):
@@ -88,9 +120,9 @@ class Timeout(BaseException):
                 self.seconds, self._fire, hub, getcurrent())
         return self
 
-    def _fire(self, hub, thread):
+    def _fire(self, hub, microthread):
         self.fired = True
-        hub.throw_into(thread, self)
+        hub.throw_into(microthread, self)
 
     def __exit__(self, kind, value, tb):
         if self._timer is not None:
@@ -106,39 +138,79 @@ class BlockedForever(RuntimeError):
 class FdClosedError(OSError):
     """The fd a microthread waited on was closed through the runtime."""
 
-    def __init__(self, fd, event, waiter):
-        import errno
+    def __init__(self, fd, wait):
         super().__init__(errno.EBADF,
-                         f"fd {fd} was closed while {who(waiter)} waited for "
-                         f"{_EVENT_NAMES.get(event, event)} on it")
+                         f"fd {fd} was closed while {name_of(wait.microthread)}"
+                         f" waited for {_EVENT_NAMES[wait.event]} on it")
         self.fd = fd
 
 
 class Waiter:
-    """A one-shot wakeup for a parked greenlet; stale calls do nothing.
+    """A one-shot wakeup for a parked microthread; stale calls do nothing.
 
     Wakeups that go through the ready queue (sleep, Event, join) can arrive
     after the wait they were meant for has ended, by timeout or kill.  The
-    waiter is disarmed when its wait ends, so a late call is harmless.
+    waiter is disarmed when its wait ends, so a late call is harmless;
+    ``woken`` says whether a call came in time.
     """
 
-    __slots__ = ("greenlet", "armed", "value")
+    __slots__ = ("microthread", "armed", "woken", "value")
 
-    def __init__(self, thread):
-        self.greenlet = thread
+    def __init__(self, microthread):
+        self.microthread = microthread
         self.armed = True
+        self.woken = False
         self.value = None
 
     def __call__(self, value=None):
         if self.armed:
             self.armed = False
+            self.woken = True
             self.value = value
-            _check_not_inherited(self.greenlet, "wake")
-            self.greenlet.switch(value)
+            _check_not_inherited(self.microthread, "wake")
+            self.microthread.switch(value)
+
+
+class Wait:
+    """What one microthread waits for: the hub's one record of its waits.
+
+    Reused by every wait of its microthread, so a wait allocates nothing.
+    ``fd`` and ``event`` are set for the length of a ``wait_fd``, ``what``
+    for the length of a ``park``; ``serial`` counts the waits, so a wakeup
+    meant for one (a close) can tell it from the next.
+    """
+
+    __slots__ = ("microthread", "fd", "event", "what", "timer", "expired",
+                 "serial")
+
+    def __init__(self, microthread):
+        self.microthread = microthread
+        self.fd = None          # the fd of a wait_fd, else None
+        self.event = None       # READ or WRITE, with fd
+        self.what = None        # what a parked wait waits for, in words
+        self.timer = None       # its one timeout timer, made on first use
+        self.expired = None     # the Timeout that timer raised last
+        self.serial = 0         # waits so far; this one's number
+
+    @property
+    def waiting(self):
+        return self.fd is not None or self.what is not None
+
+    def target(self):
+        """What it waits for, in words: ``READ on fd 5``, ``Event.wait()``."""
+        if self.fd is not None:
+            return f"{_EVENT_NAMES[self.event]} on fd {self.fd}"
+        return self.what
+
+    def __repr__(self):
+        state = f"waits for {self.target()}" if self.waiting else "runs"
+        return f"<Wait: {name_of(self.microthread)} {state}>"
 
 
 class Hub(greenlet):
     """Runs the loop; microthreads switch here when they would block."""
+
+    lane = "hub"              # its short name in a timeline
 
     def __init__(self, loop):
         root = getcurrent()
@@ -146,9 +218,12 @@ class Hub(greenlet):
             root = root.parent
         super().__init__(parent=root)
         self.loop = loop
-        self.thread_ident = threading.get_ident()
+        self.os_thread = threading.get_ident()  # whose microthreads these are
         self.generation = _generation   # fork: whose hub, parent or child
-        self.parked = {}          # greenlet -> what it waits for (not an fd)
+        self.readers = {}         # fd -> Wait of the microthread reading it
+        self.writers = {}         # fd -> Wait of the microthread writing it
+        self.parked = set()       # Waits of microthreads parked (no fd)
+        self._others = weakref.WeakKeyDictionary()  # greenlet -> its Wait
 
     def run(self):
         loop = self.loop
@@ -161,101 +236,138 @@ class Hub(greenlet):
             except (KeyboardInterrupt, SystemExit) as error:
                 self.parent.throw(error)     # the hub itself lives on
 
-    # -- the waiting side ------------------------------------------------
+    def wait_of(self, microthread):
+        """microthread's Wait record, made at its first wait.
 
-    def claim(self, fd, event, thread):
-        """Make thread the one microthread waiting for (fd, event), or refuse.
-
-        The claim is kept where the wakeup is: the loop's callbacks of
-        (fd, event), which hold the waiting microthread's ``switch``.  A
-        separate table of claims cost a second lookup, insert and delete per
-        wait; here the usual case -- no callback at all -- is one check.
+        A greenlet that is not a Microthread (the main one, a foreign one)
+        has its record here, in a table that forgets it when it dies.
         """
-        if thread is self:
+        if type(microthread) is Microthread:
+            wait = microthread._wait
+            if wait is None:
+                wait = microthread._wait = Wait(microthread)
+            return wait
+        wait = self._others.get(microthread)
+        if wait is None:
+            wait = self._others[microthread] = Wait(microthread)
+        return wait
+
+    # -- waiting for an fd -----------------------------------------------
+
+    def claim(self, fd, event, microthread):
+        """Make microthread the one waiting for (fd, event), or refuse;
+        returns its Wait, now recording this wait."""
+        if event is READ:
+            waits = self.readers
+        elif event is WRITE:
+            waits = self.writers
+        else:
+            raise ValueError(f"wait for fd {fd}: event must be READ or WRITE,"
+                             f" not {event!r}")
+        if microthread is self:
             raise RuntimeError(
                 f"wait for fd {fd} inside the hub: a loop callback must not "
                 f"block; spawn a microthread to do the waiting")
-        if event is not READ and event is not WRITE:
-            raise ValueError(f"wait for fd {fd}: event must be READ or WRITE,"
-                             f" not {event!r}")
-        if self.loop.has_callbacks(fd, event):
-            other = self.waiter(fd, event)
-            if other is not None:
-                raise RuntimeError(
-                    f"fd {fd} already has a microthread waiting for "
-                    f"{_EVENT_NAMES[event]}: {who(other)}; two waiters on one "
-                    f"fd would steal each other's data")
-        thread._mt_waiting = (fd, event)    # this wait, and its name
+        other = waits.get(fd)
+        if other is not None:
+            raise RuntimeError(
+                f"fd {fd} already has a microthread waiting for "
+                f"{_EVENT_NAMES[event]}: {name_of(other.microthread)}; two "
+                f"waiters on one fd would steal each other's data")
+        wait = self.wait_of(microthread)
+        wait.fd = fd
+        wait.event = event
+        wait.expired = None
+        wait.serial += 1
+        waits[fd] = wait
+        return wait
 
-    def release(self, fd, event, thread):
-        """End thread's wait: remove its own callback, nobody else's.
+    def release(self, wait):
+        """End an fd wait: drop its claim and its own callback, nobody else's.
 
-        After ``close_fd`` the callback is already gone and the fd number may
+        After ``close_fd`` both are gone already and the fd number may
         belong to a new socket: then there is nothing of ours to remove.
         """
-        thread._mt_waiting = None
-        self.loop.remove_callback(fd, event, thread.switch)
+        fd, event = wait.fd, wait.event
+        wait.fd = wait.event = None
+        waits = self.readers if event is READ else self.writers
+        if waits.get(fd) is wait:
+            del waits[fd]
+            self.loop.remove_callback(fd, event, wait.microthread.switch)
 
-    def waiter(self, fd, event):
-        """The greenlet waiting for (fd, event) through ``wait_fd``, if any."""
-        wait = (fd, event)
-        for callback in self.loop.callbacks(fd, event):
-            owner = getattr(callback, "__self__", None)
-            if (isinstance(owner, greenlet)
-                    and getattr(owner, "_mt_waiting", None) == wait):
-                return owner
-        return None
+    def waiting_on(self, fd, event):
+        """The Wait of the microthread waiting for (fd, event), if any."""
+        return (self.readers if event is READ else self.writers).get(fd)
 
-    @property
-    def fd_waiters(self):
-        """{(fd, event): greenlet} for every wait on an fd (for diagnosis)."""
-        waiting = {}
-        for fd, event in self.loop.watched():
-            owner = self.waiter(fd, event)
-            if owner is not None:
-                waiting[fd, event] = owner
-        return waiting
-
-    def switch_out(self, thread, timeout):
-        """Switch to the hub; with a timeout, re-arm thread's own timer."""
+    def switch_out(self, wait, timeout):
+        """Switch to the hub until the wait ends; with a timeout, re-arm the
+        wait's own timer."""
         if self.loop.running:
-            fd, event = thread._mt_waiting
-            self._refuse_inside_run(
-                f"wait for {_EVENT_NAMES[event]} on fd {fd}")
+            self._refuse_inside_run(f"wait for {wait.target()}")
         if timeout is None:
+            if self.loop.observers:
+                return self._observed_switch(wait)
             return self.switch()
         if type(timeout) is not float or timeout != timeout:
-            fd, event = thread._mt_waiting
-            check_seconds(timeout, f"wait for {_EVENT_NAMES[event]} on fd {fd}")
-        timer = self._timer_of(thread)
-        timer.args = (thread, timeout)
+            check_seconds(timeout, f"wait for {wait.target()}")
+        timer = wait.timer
+        if timer is None:                       # armed by its first rearm
+            timer = wait.timer = Timer(self.loop, math.inf, self._expire,
+                                       (wait, timeout))
+        timer.args = (wait, timeout)
         timer.rearm(self.loop.time() + timeout)
         try:
+            if self.loop.observers:
+                return self._observed_switch(wait)
             return self.switch()
         finally:
             timer.cancel()
 
-    def block(self, waiter, what, timeout=None):
-        """Park waiter's greenlet until ``waiter()`` is called, or timeout."""
-        thread = waiter.greenlet
-        if thread is self:
+    def _expire(self, wait, timeout):
+        """The wait's timer fired: raise a Timeout the wait will know."""
+        error = wait.expired = Timeout(timeout, wait.target())
+        wait.microthread.throw(error)
+
+    # -- parking: waiting for a wakeup -----------------------------------
+
+    def park(self, waiter, what, timeout=None):
+        """Switch out until ``waiter()`` is called, or Timeout after timeout
+        seconds; returns the value the waiter was called with."""
+        microthread = waiter.microthread
+        if microthread is self:
             raise RuntimeError(f"{what} inside the hub: a loop callback must "
                                f"not block; spawn a microthread instead")
         if self.loop.running:
             self._refuse_inside_run(what)
-        timer = None
         if timeout is not None:
             check_seconds(timeout, what)
-            timer = self.loop.call_later(
-                timeout, self.throw_into, thread, Timeout(timeout, what))
-        self.parked[thread] = what
+        wait = self.wait_of(microthread)
+        wait.what = what
+        wait.serial += 1
+        self.parked.add(wait)
+        try:
+            if timeout is None:
+                return self._switch_for(wait)
+            return self.switch_out(wait, float(timeout))
+        finally:
+            waiter.armed = False
+            wait.what = None
+            self.parked.discard(wait)
+
+    def _switch_for(self, wait):
+        if self.loop.observers:
+            return self._observed_switch(wait)
+        return self.switch()
+
+    def _observed_switch(self, wait):
+        """Switch out, telling the observers it was suspended and resumed."""
+        for observer in self.loop.observers:
+            observer.suspended(wait.microthread, wait)
         try:
             return self.switch()
         finally:
-            waiter.armed = False
-            del self.parked[thread]
-            if timer is not None:
-                timer.cancel()
+            for observer in self.loop.observers:
+                observer.resumed(wait.microthread)
 
     def _refuse_inside_run(self, what):
         raise RuntimeError(
@@ -263,24 +375,10 @@ class Hub(greenlet):
             f"same loop again from inside it; let the hub run the loop, or "
             f"spawn a microthread to do the waiting")
 
-    def throw_into(self, thread, error):
-        """Raise error in a parked greenlet (a timer or close does this)."""
-        if not thread.dead:
-            thread.throw(error)
-
-    def _timer_of(self, thread):
-        """Each greenlet's own reusable timeout timer, made on first use."""
-        timer = getattr(thread, "_mt_timer", None)
-        if timer is None or timer._loop is not self.loop:   # new hub, new timer
-            timer = thread._mt_timer = Timer(    # armed by its first rearm
-                self.loop, float("inf"), self._expire, (thread, None))
-        return timer
-
-    def _expire(self, thread, timeout):
-        fd, event = thread._mt_waiting
-        error = Timeout(timeout, f"{_EVENT_NAMES[event]} on fd {fd}")
-        error.wait = (fd, event)
-        thread.throw(error)
+    def throw_into(self, microthread, error):
+        """Raise error in a parked microthread (a kill or a close does this)."""
+        if not microthread.dead:
+            microthread.throw(error)
 
     # -- closing ---------------------------------------------------------
 
@@ -290,38 +388,40 @@ class Hub(greenlet):
         The claims go at once, so the fd number is free for a new socket
         before the old waiters even wake.
         """
-        for event in (READ, WRITE):
-            thread = self.waiter(fd, event)
-            if thread is not None:
-                self.loop.call_soon(self._throw_if_still_waiting, fd, event,
-                                    thread, thread._mt_waiting)
+        for waits in (self.readers, self.writers):
+            wait = waits.pop(fd, None)
+            if wait is not None:
+                self.loop.call_soon(self._throw_if_still_waiting, wait,
+                                    wait.serial, FdClosedError(fd, wait))
         self.loop.forget_fd(fd)
 
-    def _throw_if_still_waiting(self, fd, event, thread, wait):
+    def _throw_if_still_waiting(self, wait, serial, error):
         """Throw only into the very wait that was interrupted."""
-        if thread._mt_waiting is wait:
-            thread.throw(FdClosedError(fd, event, thread))
+        if wait.serial == serial and wait.fd is not None:
+            wait.microthread.throw(error)
 
     # -- diagnosis -------------------------------------------------------
 
+    def waits(self):
+        """Every Wait in progress: fd waits, then parked ones."""
+        return [*self.readers.values(), *self.writers.values(), *self.parked]
+
     def describe_blocked(self):
-        """Name every blocked greenlet and what it waits on."""
-        lines = [f"{who(thread)} waits for {_EVENT_NAMES[event]} on fd {fd}"
-                 for (fd, event), thread in self.fd_waiters.items()]
-        lines += [f"{who(thread)} waits for {what}"
-                  for thread, what in self.parked.items()]
+        """Name every blocked microthread and what it waits on."""
+        lines = [f"{name_of(wait.microthread)} waits for {wait.target()}"
+                 for wait in self.waits()]
         return ("every microthread is blocked and nothing can wake one "
                 "(no fd, timer or pending call): " + "; ".join(lines))
 
 
 def check_thread(owner, what):
     """Refuse ``what`` unless called from OS thread ``owner``: greenlets,
-    and whatever wakes them, belong to the thread that made them."""
+    and whatever wakes them, belong to the OS thread that made them."""
     here = threading.get_ident()
     if here != owner:
         raise RuntimeError(
             f"cannot {what} from OS thread {here}: greenlets are bound to "
-            f"the thread that made them ({owner}); hand the call over with "
+            f"the OS thread that made them ({owner}); hand the call over with "
             f"loop.call_soon_threadsafe")
 
 
@@ -334,15 +434,6 @@ def check_seconds(seconds, what):
         raise ValueError(f"{what}: timeout is NaN, not a number of seconds")
 
 
-def who(thread):
-    """A readable name for any greenlet: ours, the main one, or foreign."""
-    if isinstance(thread, Microthread):
-        return repr(thread)
-    if thread.parent is None:
-        return "the main greenlet"
-    return f"greenlet {thread!r}"
-
-
 _ids = itertools.count(1)
 
 
@@ -351,8 +442,8 @@ class Microthread(greenlet):
 
     # Slots, not a per-instance dict: at 10,000 connections it is memory.
     __slots__ = ("_hub", "_fn", "_args", "_kwargs", "name", "id", "_done",
-                 "_result", "_error", "_joiners", "_start", "_mt_waiting",
-                 "_mt_timer", "_retrieved")
+                 "_result", "_error", "_joiners", "_start", "_wait",
+                 "_retrieved")
 
     def __init__(self, hub, fn, args, kwargs, name=None):
         super().__init__(parent=hub)
@@ -365,10 +456,18 @@ class Microthread(greenlet):
         self._error = None
         self._retrieved = False   # a joiner has raised _error
         self._joiners = None      # a list once someone joins
+        self._wait = None         # its Wait record, made at its first wait
         self._start = hub.loop.call_soon(self.switch)
+        for observer in hub.loop.observers:
+            observer.spawned(self)
 
     def __repr__(self):
         return f"<Microthread {self.name!r} #{self.id}>"
+
+    @property
+    def lane(self):
+        """Its short name in a timeline: the name it was spawned with."""
+        return self.name
 
     @property
     def dead(self):
@@ -377,6 +476,8 @@ class Microthread(greenlet):
 
     def run(self):
         self._start = None            # started: nothing left to cancel
+        for observer in self._hub.loop.observers:
+            observer.resumed(self)
         try:
             self._result = _call(self._fn, self._args, self._kwargs)
         except GreenletExit:
@@ -402,6 +503,8 @@ class Microthread(greenlet):
     def _finish(self):
         self._done = True
         self._fn = self._args = self._kwargs = None
+        for observer in self._hub.loop.observers:
+            observer.ended(self)
         for waiter in self._joiners or ():
             self._hub.loop.call_soon(waiter)
         if self._joiners and self._error is not None and not isinstance(
@@ -420,15 +523,9 @@ class Microthread(greenlet):
             raise RuntimeError(f"{self!r} cannot join itself: it would wait "
                                f"for ever")
         if not self._done:
-            waiter = Waiter(getcurrent())
             if self._joiners is None:
                 self._joiners = []
-            self._joiners.append(waiter)
-            try:
-                self._hub.block(waiter, f"join {self!r}", timeout)
-            finally:
-                if self._joiners and waiter in self._joiners:
-                    self._joiners.remove(waiter)
+            park(self._joiners, f"join {self!r}", timeout)
         if self._error is not None:
             self._retrieved = True
             raise self._error
@@ -449,7 +546,7 @@ class Microthread(greenlet):
 
     def _check_thread(self, action):
         _check_not_inherited(self, action)
-        check_thread(self._hub.thread_ident, f"{action} {self!r}")
+        check_thread(self._hub.os_thread, f"{action} {self!r}")
 
 
 # Bumped in a forked child: the hubs and microthreads made before the fork
@@ -473,13 +570,14 @@ def _forked():
 os.register_at_fork(after_in_child=_forked)
 
 
-def _check_not_inherited(thread, action):
+def _check_not_inherited(microthread, action):
     """Refuse to run a microthread a forked child inherited: resumed, it
     would end in its hub's copy, a loop that belongs to the parent."""
-    if isinstance(thread, Microthread) and (
-            thread._hub.generation != _generation) and thread is not _forker:
+    if isinstance(microthread, Microthread) and (
+            microthread._hub.generation != _generation
+            and microthread is not _forker):
         raise RuntimeError(
-            f"cannot {action} {thread!r}: it was inherited from the parent "
+            f"cannot {action} {microthread!r}: it was inherited from the parent "
             f"process across fork, and never runs in the child")
 
 
@@ -503,12 +601,36 @@ def _call(fn, args, kwargs):
     return fn(*args, **kwargs)
 
 
+_local = threading.local()     # this OS thread's hubs, one per loop
+
+
 def get_hub():
     """This OS thread's hub (and loop), made on first use."""
     loop = get_loop()
-    hub = loop.hub
+    hub = getattr(_local, "hub", None)
+    if hub is None or hub.loop is not loop or hub.dead:
+        hub = _local.hub = _hub_of(loop)
+    return hub
+
+
+def current_hub():
+    """This OS thread's hub if it has one running its loop, else None
+    (makes none)."""
+    hub = getattr(_local, "hub", None)
+    if hub is None or hub.dead or hub.loop is not current_loop():
+        return None
+    return hub
+
+
+def _hub_of(loop):
+    """loop's hub: an OS thread may set a loop aside and take it back later
+    (``set_loop``), and its microthreads must find their hub again."""
+    hubs = _local.__dict__.setdefault("hubs", {})
+    for closed in [old for old in hubs if old.closed]:
+        del hubs[closed]
+    hub = hubs.get(loop)
     if hub is None or hub.dead:
-        hub = loop.hub = Hub(loop)
+        hub = hubs[loop] = Hub(loop)
         detector.attach(loop)
     return hub
 
@@ -517,13 +639,34 @@ def wait_fd(fd, event, timeout=None):
     """挂起当前微线程，直到 fd 上发生 event。"""
     thread = getcurrent()
     hub = get_hub()
-    hub.claim(fd, event, thread)        # 一个 (fd, event) 一个等待者
+    wait = hub.claim(fd, event, thread)  # 一个 (fd, event) 一个等待者
     try:
         hub.loop.register_fd(fd, event, thread.switch)
         # 主动挂起当前微线程，切到 hub：协作式调度
-        hub.switch_out(thread, timeout)
+        hub.switch_out(wait, timeout)
     finally:
-        hub.release(fd, event, thread)  # 超时、出错、被杀都要注销
+        hub.release(wait)                # 超时、出错、被杀都要注销
+
+
+def park(waiters, what, timeout=None, woken_anyway=None):
+    """Wait in the list ``waiters`` until a waker calls our Waiter from it.
+
+    However the wait ends, the list is left as it should be: a Waiter still
+    in it is taken out; one a waker took just as we gave up (a Timeout, a
+    kill) calls ``woken_anyway()``, to pass on what it was given (a Lock's
+    turn, a Queue's item) instead of losing it.
+    """
+    hub = get_hub()
+    waiter = Waiter(getcurrent())
+    waiters.append(waiter)
+    try:
+        return hub.park(waiter, what, timeout)
+    except BaseException:
+        if waiter in waiters:
+            waiters.remove(waiter)
+        elif woken_anyway is not None:
+            woken_anyway()
+        raise
 
 
 def spawn(fn, *args, **kwargs):
@@ -540,11 +683,11 @@ def sleep(seconds=0):
     waiter = Waiter(getcurrent())
     if seconds <= 0:
         hub.loop.call_soon(waiter)
-        hub.block(waiter, "sleep(0)")
+        hub.park(waiter, "sleep(0)")
         return
     timer = hub.loop.call_later(seconds, waiter)
     try:
-        hub.block(waiter, f"sleep({seconds})")
+        hub.park(waiter, f"sleep({seconds})")
     finally:
         timer.cancel()
 

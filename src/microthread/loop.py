@@ -84,6 +84,7 @@ import time
 import traceback
 import weakref
 
+from .names import name_of
 from .pollers import READ, WRITE, check_fd, make_poller
 
 __all__ = ["EventLoop", "FdWatch", "Handle", "Timer", "get_loop"]
@@ -112,7 +113,7 @@ class Handle:
 
     def __repr__(self):
         state = " cancelled" if self.cancelled else ""
-        return f"<Handle {_name(self.callback)}{state}>"
+        return f"<Handle {name_of(self.callback)}{state}>"
 
 
 class Timer(Handle):
@@ -133,7 +134,7 @@ class Timer(Handle):
         if self.cancelled:
             self.cancelled = False
             if self._entry is not None:
-                self._loop._cancelled -= 1
+                self._loop._timer_revived()
         if self._entry is None or when < self._entry[0]:
             self._loop._push_timer(self)
 
@@ -145,7 +146,7 @@ class Timer(Handle):
                 self._loop._timer_cancelled()
 
     def __repr__(self):
-        return f"<Timer at {self.when:.6f} {_name(self.callback)}>"
+        return f"<Timer at {self.when:.6f} {name_of(self.callback)}>"
 
 
 class FdWatch:
@@ -238,9 +239,11 @@ class FdWatch:
 class EventLoop:
     """One OS thread's loop over one poller (epoll, poll, select, kqueue)."""
 
-    def __init__(self, poller=None, clock=None):
+    def __init__(self, poller=None, clock=None, lazy=True):
         self._poller = make_poller(poller)  # epoll, kqueue, poll or select
         self.time = clock or time.monotonic  # deadlines are in its seconds
+        self.lazy = lazy          # trim the kernel's interest lazily (below)
+        self.observers = ()       # see microthread.observer; () costs a check
         self._fds = {}            # fd -> FdWatch: its kernel mask, callbacks
         self._live = 0            # callbacks registered on all fds
         self._ready = collections.deque()   # Handles to run this tick
@@ -251,13 +254,11 @@ class EventLoop:
         self._stopping = False
         self._closed = False
         self.thread_ident = threading.get_ident()
-        self.current = None       # callback running now (for the detector)
-        self.ticks = 0            # callbacks run so far (for the detector)
-        self.polling = False      # inside poll() now (for the detector)
         self.on_error = _print_error
-        self.hub = None           # the hub that runs this loop, if any
         self.resyncs = 0          # kernel sets rebuilt after a disagreement
         self.running = False      # inside run(), driven by its caller
+        self._source = None       # what the observed dispatch answers
+        self._observing = threading.Lock()   # observe() from any OS thread
         self._walking = None      # the callback list being dispatched
         self._dead = []           # watches of fds found closed, to report
         self._buried = []         # watches reported dead, to drop
@@ -274,6 +275,12 @@ class EventLoop:
     @property
     def closed(self):
         return self._closed
+
+    @property
+    def wakeup_fd(self):
+        """The fd that ``call_soon_threadsafe`` makes readable (its READ
+        callback drains it): an observer can tell its dispatches apart."""
+        return self._wake_fd
 
     # -- the slide: the main loop ----------------------------------------
 
@@ -303,6 +310,23 @@ class EventLoop:
     def stop(self):
         self._stopping = True
 
+    # -- observers -------------------------------------------------------
+
+    def observe(self, observer):
+        """Tell observer what this loop and its hub do (microthread.observer).
+
+        Any OS thread may add or remove one: ``observers`` is a tuple,
+        replaced whole, so a dispatch walking the old one is undisturbed.
+        """
+        with self._observing:
+            if observer not in self.observers:
+                self.observers = (*self.observers, observer)
+
+    def unobserve(self, observer):
+        with self._observing:
+            self.observers = tuple(o for o in self.observers
+                                   if o is not observer)
+
     # -- the slide: registering callbacks --------------------------------
 
     def register_fd(self, fd, event, callback):
@@ -322,6 +346,8 @@ class EventLoop:
         watch = self._fds.get(fd)
         if watch is not None:
             self._live -= watch.clear(event)  # 本轮正在分发的也不再调用
+            if not self.lazy:
+                self._trim(watch, event)
 
     # -- closing an fd through the loop ----------------------------------
 
@@ -333,6 +359,8 @@ class EventLoop:
             live = watch.readers if event == READ else watch.writers
             if live is self._walking:
                 self._holed.append(watch)   # filled in before the next poll
+            elif not self.lazy and not live:
+                self._trim(watch, event)
 
     def forget_fd(self, fd):
         """Drop every callback of fd and remove it from the poller.
@@ -456,7 +484,7 @@ class EventLoop:
 
     def _refuse_closed(self, callback):
         raise RuntimeError(f"event loop of thread {self.thread_ident} is "
-                           f"closed; cannot run {_name(callback)}")
+                           f"closed; cannot run {name_of(callback)}")
 
     def _drop_cancelled_timers(self):
         """Rebuild the heap without cancelled or superseded entries.
@@ -475,6 +503,9 @@ class EventLoop:
             heapq.heapify(live)
             self._timers = live
         self._cancelled = 0
+
+    def _timer_revived(self):
+        self._cancelled -= 1
 
     def _timer_cancelled(self):
         self._cancelled += 1
@@ -536,11 +567,14 @@ class EventLoop:
                           MAX_POLL_SECONDS)
         else:
             timeout = None
-        self.polling = True       # idle in the kernel, not hogging
-        try:
+        if not self.observers:
             return self._poll(timeout)
-        finally:
-            self.polling = False
+        for observer in self.observers:
+            observer.before_poll(self, timeout)
+        events = self._poll(timeout)
+        for observer in self.observers:
+            observer.after_poll(self, events)
+        return events
 
     def _poll(self, timeout):
         """The poller's poll; select's EBADF for an fd we kept is ours.
@@ -591,6 +625,8 @@ class EventLoop:
             callbacks = watch.readers if event == READ else watch.writers
             if callbacks:
                 self._walking = callbacks
+                if self.observers:
+                    self._source = (fd, event)
                 return callbacks
             self._trim(watch, event)
         return ()    # no watch: forgotten (closed) this tick
@@ -684,9 +720,12 @@ class EventLoop:
                 del self._fds[fd]
 
     def _call(self, callback, args=()):
-        """Run one callback; report what it raises, except exits."""
-        self.current = callback
-        self.ticks += 1
+        """Run one callback; report what it raises, except exits.
+
+        This is the only place where callbacks are called.
+        """
+        if self.observers:
+            return self._observed_call(callback, args)
         try:
             if args:
                 callback(*args)
@@ -696,8 +735,24 @@ class EventLoop:
             raise
         except BaseException as error:
             self._report(callback, error)
+
+    def _observed_call(self, callback, args):
+        """``_call``, with the observers told before and after."""
+        source = self._source
+        for observer in self.observers:
+            observer.dispatching(self, callback, source)
+        try:
+            if args:
+                callback(*args)
+            else:
+                callback()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:
+            self._report(callback, error)
         finally:
-            self.current = None
+            for observer in self.observers:
+                observer.dispatched(self, callback)
 
     def _report(self, callback, error):
         """on_error, which must not kill the loop's hub: if it raises, both
@@ -717,6 +772,7 @@ class EventLoop:
         timers = self._timers
         if not timers:
             return
+        self._source = "timer"
         now = self.time()
         due = []                 # only these: a callback that schedules a
         while timers and timers[0][0] <= now:      # past deadline waits
@@ -746,6 +802,7 @@ class EventLoop:
     def _run_ready(self):
         """Run the calls that were queued when this tick began, no more."""
         ready = self._ready
+        self._source = "ready"
         for _ in range(len(ready)):
             handle = ready.popleft()
             if not handle.cancelled:
@@ -804,20 +861,13 @@ def _removed():
 def _check_deadline(when, callback):
     """A NaN deadline never comes due and blocks every timer behind it."""
     if when != when:
-        raise ValueError(f"deadline of {_name(callback)} is NaN: "
+        raise ValueError(f"deadline of {name_of(callback)} is NaN: "
                          f"a timer needs a number of seconds")
-
-
-def _name(callback):
-    """A short, readable name for a callback in messages."""
-    owner = getattr(callback, "__self__", None)
-    name = getattr(callback, "__qualname__", None) or repr(callback)
-    return f"{name} of {owner!r}" if owner is not None else name
 
 
 def _print_error(callback, error):
     """Default error report: which callback, then the traceback."""
-    print(f"microthread: callback {_name(callback)} raised:", file=sys.stderr)
+    print(f"microthread: callback {name_of(callback)} raised:", file=sys.stderr)
     traceback.print_exception(error, file=sys.stderr)
 
 

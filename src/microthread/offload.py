@@ -44,8 +44,8 @@ def run_in_thread(fn, *args):
     hub = get_hub()
     waiter = Waiter(getcurrent())
     _submit(hub.loop, fn, args, waiter)
-    return hub.block(waiter, f"{getattr(fn, '__name__', fn)} in a thread"
-                     ).result()
+    return hub.park(waiter, f"{getattr(fn, '__name__', fn)} in a thread"
+                    ).result()
 
 
 def call_in_thread(fn, args, on_result, loop=None):

@@ -24,7 +24,7 @@ import time
 
 from greenlet import getcurrent
 
-from .hub import Waiter, check_seconds, check_thread, get_hub
+from .hub import check_seconds, check_thread, get_hub, park
 
 __all__ = ["Event", "Lock", "Queue", "QueueEmpty", "QueueFull"]
 
@@ -58,7 +58,7 @@ class Event:
             if self._waiters:       # one set() must be able to wake them all
                 check_thread(self._thread, "call Event.wait()")
             self._thread = threading.get_ident()
-            _park(self._waiters, "Event.wait()", timeout)
+            park(self._waiters, "Event.wait()", timeout)
         return True
 
 
@@ -84,7 +84,7 @@ class Lock:
             self._owner = current
             return True
         try:
-            _park(self._waiters, "Lock.acquire()", timeout)
+            park(self._waiters, "Lock.acquire()", timeout)
         except BaseException:
             if self._owner is current:    # handed over just as we gave up
                 self.release()
@@ -97,7 +97,7 @@ class Lock:
         self._owner = None
         if self._waiters:                     # hand it over: no barging
             waiter = self._waiters.popleft()
-            self._owner = waiter.greenlet
+            self._owner = waiter.microthread
             get_hub().loop.call_soon(waiter)
 
     def __enter__(self):
@@ -146,7 +146,8 @@ class Queue:
         self._check_thread("put")
         while self.full():
             self._thread = threading.get_ident()
-            _park(self._putters, "Queue.put()", _left(deadline), pass_on=True)
+            park(self._putters, "Queue.put()", _left(deadline),
+                 woken_anyway=lambda: _wake_one(self._putters))
         self._items.append(item)
         if self._getters:
             self._reserved += 1
@@ -179,19 +180,15 @@ class Queue:
     def _wait_for_reserved_item(self, timeout):
         """Park until a put reserves an item for us; keep the promise even
         if we give up (pass it to the next getter, or free it)."""
-        waiter = Waiter(getcurrent())
-        self._getters.append(waiter)
-        try:
-            get_hub().block(waiter, "Queue.get()", timeout)
-        except BaseException:
-            if waiter in self._getters:
-                self._getters.remove(waiter)
-            elif self._getters:
-                get_hub().loop.call_soon(self._getters.popleft())
-            else:
-                self._reserved -= 1
-            raise
+        park(self._getters, "Queue.get()", timeout,
+             woken_anyway=self._pass_reserved_item)
         self._reserved -= 1
+
+    def _pass_reserved_item(self):
+        if self._getters:
+            get_hub().loop.call_soon(self._getters.popleft())
+        else:
+            self._reserved -= 1
 
 
 def _deadline(timeout, what):
@@ -204,21 +201,6 @@ def _deadline(timeout, what):
 def _left(deadline):
     """Seconds to a deadline (None: no limit), never below zero."""
     return None if deadline is None else max(0.0, deadline - time.monotonic())
-
-
-def _park(waiters, what, timeout, pass_on=False):
-    """Wait in ``waiters`` until woken; leave the list however it ends."""
-    hub = get_hub()
-    waiter = Waiter(getcurrent())
-    waiters.append(waiter)
-    try:
-        hub.block(waiter, what, timeout)
-    except BaseException:
-        if waiter in waiters:
-            waiters.remove(waiter)
-        elif pass_on:
-            _wake_one(waiters)    # woken as we gave up: pass the turn on
-        raise
 
 
 def _wake_one(waiters):

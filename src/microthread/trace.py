@@ -9,15 +9,17 @@ recording code at all:
 
 - greenlet switches are seen through ``greenlet.settrace``, installed only
   inside ``Recorder.switches()`` and restored on the way out;
-- loop dispatches are seen by ``RecordingLoop``, a subclass of EventLoop
-  that a scenario installs with ``microthread.loop.set_loop``;
+- loop dispatches are seen by a ``LoopRecording``, an observer a scenario
+  puts on its loop (``loop.observe``, see microthread.observer);
 - OS threads stamp their own critical sections (``Recorder.span``,
   ``Recorder.mark``), or a scenario line-traces them (``thread_lines``).
 
 >>> from microthread import spawn, sleep
->>> from microthread.loop import set_loop
+>>> from microthread.loop import EventLoop, set_loop
 >>> recorder = Recorder()
->>> set_loop(RecordingLoop(recorder))
+>>> loop = EventLoop()
+>>> loop.observe(LoopRecording(recorder))
+>>> set_loop(loop)
 >>> def worker():
 ...     sleep(0)
 >>> with recorder.switches(lane_of):
@@ -29,7 +31,7 @@ recording code at all:
 >>> timeline = recorder.timeline("sleep(0)", ["main", "hub", "worker"])
 >>> [span.lane for span in timeline.spans if span.kind == "run"]
 ['hub', 'worker', 'hub', 'worker', 'hub']
->>> set_loop(None)
+>>> set_loop(None); loop.close()
 """
 
 import threading
@@ -39,9 +41,10 @@ from dataclasses import dataclass, field
 
 import greenlet
 
-from .loop import EventLoop, _name
+from .names import lane_of, name_of
+from .observer import Observer
 
-__all__ = ["Span", "Mark", "Switch", "Timeline", "Recorder", "RecordingLoop",
+__all__ = ["Span", "Mark", "Switch", "Timeline", "Recorder", "LoopRecording",
            "lane_of", "thread_lines"]
 
 # running; waiting in user space; blocked in the kernel
@@ -134,7 +137,7 @@ class Recorder:
         self.spans = []           # list.append is atomic: threads share it
         self.marks = []
         self.switches_seen = []
-        self.dispatches = []      # filled by a RecordingLoop
+        self.dispatches = []      # filled by a LoopRecording
         self.polls = []           # (start, end, events) of its polls
 
     def now(self):
@@ -223,56 +226,35 @@ def _at(item):
     return item.at
 
 
-def lane_of(thread):
-    """The default lane of a greenlet: hub, main, or a microthread's name."""
-    from .hub import Hub
-    if isinstance(thread, Hub):
-        return "hub"
-    if thread.parent is None:
-        return "main"
-    return getattr(thread, "name", None) or f"greenlet {id(thread):#x}"
-
-
-class RecordingLoop(EventLoop):
-    """An EventLoop that records each callback it runs, and why.
+class LoopRecording(Observer):
+    """Records each poll of a loop and each callback it runs, and why.
 
     ``before_wait`` (optional) is called before a poll that may sleep --
     nothing ready to run -- so a scenario can move its peer in lockstep.
     """
 
-    def __init__(self, recorder, poller=None, before_wait=None):
-        super().__init__(poller)
+    def __init__(self, recorder, before_wait=None):
         self.recorder = recorder
         self.before_wait = before_wait
-        self._source = None
+        self._poll_start = None
+        self._running = []        # (start, source) of dispatches under way
 
-    def _wait(self):
-        start = self.recorder.now()
-        if self.before_wait is not None and not self._ready:
+    def before_poll(self, loop, timeout):
+        self._poll_start = self.recorder.now()
+        if self.before_wait is not None and not loop.has_ready():
             self.before_wait()        # the loop would be waiting meanwhile
-        events = super()._wait()
-        self.recorder.polls.append((start, self.recorder.now(), events))
-        return events
 
-    def _callbacks_for(self, fd, event):
-        self._source = (fd, event)
-        return super()._callbacks_for(fd, event)
+    def after_poll(self, loop, events):
+        self.recorder.polls.append(
+            (self._poll_start, self.recorder.now(), events))
 
-    def _run_timers(self):
-        self._source = "timer"
-        super()._run_timers()
+    def dispatching(self, loop, callback, source):
+        self._running.append((self.recorder.now(), source))
 
-    def _run_ready(self):
-        self._source = "ready"
-        super()._run_ready()
-
-    def _call(self, callback, args=()):
-        start, source = self.recorder.now(), self._source
-        try:
-            super()._call(callback, args)
-        finally:
-            self.recorder.dispatches.append(
-                Dispatch(start, self.recorder.now(), source, _name(callback)))
+    def dispatched(self, loop, callback):
+        start, source = self._running.pop()
+        self.recorder.dispatches.append(
+            Dispatch(start, self.recorder.now(), source, name_of(callback)))
 
 
 @contextmanager

@@ -23,8 +23,8 @@ import threading
 import time
 from concurrent.futures import Future
 
-from ..hub import sleep, spawn
-from ..loop import current_loop, get_loop, set_loop
+from ..hub import current_hub, sleep, spawn
+from ..loop import get_loop, set_loop
 from ..sync import Event
 
 __all__ = ["job", "one_to_one", "many_to_one", "many_to_many", "hub_threads",
@@ -77,7 +77,7 @@ def many_to_many(tasks=8, hubs=2, rounds=3, tick=0.01):
 
 def where():
     """(this OS thread, id of its hub or None): where a task runs now."""
-    hub = getattr(current_loop(), "hub", None)
+    hub = current_hub()
     return threading.current_thread(), None if hub is None else id(hub)
 
 

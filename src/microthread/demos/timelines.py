@@ -33,10 +33,10 @@ from greenlet import getcurrent
 from .. import callback
 from ..green import GreenSocket
 from ..hub import spawn
-from ..loop import current_loop, set_loop
+from ..loop import EventLoop, current_loop, set_loop
 from ..pollers import READ
 from ..sendall import sendall
-from ..trace import (Mark, Recorder, RecordingLoop, Span, Switch, Timeline,
+from ..trace import (LoopRecording, Mark, Recorder, Span, Switch, Timeline,
                      lane_of, thread_lines)
 from . import race, scheduling, starvation
 from .database import create_players_db
@@ -50,9 +50,10 @@ MAIN = "主程序"
 
 @contextmanager
 def recording(recorder, before_wait=None):
-    """A RecordingLoop as this thread's loop in the block, then the old one."""
+    """A recorded loop as this thread's loop in the block, then the old one."""
     previous = current_loop()
-    loop = RecordingLoop(recorder, before_wait=before_wait)
+    loop = EventLoop()
+    loop.observe(LoopRecording(recorder, before_wait=before_wait))
     set_loop(loop)
     try:
         yield loop
@@ -373,7 +374,7 @@ def _login_run(function, db, title):
         other = spawn(peek, players, 1, recorder, names["peek"])
         user.join()
         other.join()
-        wakeup = loop._wake_fd
+        wakeup = loop.wakeup_fd
     timeline = recorder.timeline(
         title, [MAIN, "hub", user_lane, names["peek"]])
     out_of_user = next(s for s in timeline.switches if s.origin == user_lane)
