@@ -84,7 +84,12 @@ class GreenSocket:
         after a short read it is what usually happens; the pollers are
         level-triggered, so data that came in meanwhile wakes us at once.
         """
-        deadline = self._wait_for_data() if self._drained else None
+        deadline = None
+        if self._drained:
+            if self.timeout is None:    # the usual: one call fewer
+                wait_fd(self._fd, READ)
+            else:
+                deadline = self._wait_for_data()
         while True:
             try:
                 data = self._sock.recv(size)

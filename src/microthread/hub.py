@@ -274,7 +274,8 @@ class Hub(greenlet):
                 f"fd {fd} already has a microthread waiting for "
                 f"{_EVENT_NAMES[event]}: {name_of(other.microthread)}; two "
                 f"waiters on one fd would steal each other's data")
-        wait = self.wait_of(microthread)
+        wait = (microthread._wait if type(microthread) is Microthread
+                else None) or self.wait_of(microthread)
         wait.fd = fd
         wait.event = event
         wait.expired = None
@@ -289,11 +290,13 @@ class Hub(greenlet):
         belong to a new socket: then there is nothing of ours to remove.
         """
         fd, event = wait.fd, wait.event
-        wait.fd = wait.event = None
+        wait.fd = None
         waits = self.readers if event is READ else self.writers
-        if waits.get(fd) is wait:
-            del waits[fd]
+        claim = waits.pop(fd, None)
+        if claim is wait:
             self.loop.remove_callback(fd, event, wait.microthread.switch)
+        elif claim is not None:             # a new socket's, on fd's number
+            waits[fd] = claim
 
     def waiting_on(self, fd, event):
         """The Wait of the microthread waiting for (fd, event), if any."""

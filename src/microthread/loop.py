@@ -210,7 +210,10 @@ class FdWatch:
         """
         callbacks = self.readers if event == READ else self.callbacks(event)
         if len(callbacks) == 1 and callbacks[0] == callback:
-            self.renew(event)             # the usual: a wait's own callback
+            if event == READ:             # the usual: a wait's own callback
+                self.readers = []
+            else:
+                self.writers = []
             return True
         try:
             index = callbacks.index(callback)
@@ -559,10 +562,12 @@ class EventLoop:
         """Poll for events, sleeping no longer than the next timer allows."""
         if self._closed:
             self._refuse_closed(self.run_once)
-        self._after_dispatch()
+        self._walking = None
+        if self._buried or self._holed:
+            self._after_dispatch()
         if self._ready or self._dead:
             timeout = 0
-        elif self._next_deadline() is not None:
+        elif self._timers and self._next_deadline() is not None:
             timeout = min(max(0.0, self._timers[0][0] - self.time()),
                           MAX_POLL_SECONDS)
         else:
@@ -595,7 +600,6 @@ class EventLoop:
 
     def _after_dispatch(self):
         """Fill in the holes removals left in walked lists; drop the dead."""
-        self._walking = None
         if self._buried:
             for watch in self._buried:
                 if self._fds.get(watch.fd) is watch and not watch.mask:
