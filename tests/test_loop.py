@@ -451,10 +451,10 @@ def test_a_timer_years_away_does_not_overflow_the_poll(loop, pair):
 
 
 def test_a_nan_delay_is_refused_naming_the_callback(loop):
-    with pytest.raises(ValueError, match="deadline of print.* is NaN"):
+    with pytest.raises(ValueError, match="print: deadline is NaN"):
         loop.call_later(float("nan"), print)
     timer = loop.call_later(1, print)
-    with pytest.raises(ValueError, match="deadline of print.* is NaN"):
+    with pytest.raises(ValueError, match="print: deadline is NaN"):
         timer.rearm(float("nan"))
     assert timer.when != timer.when or timer.when > 0   # not moved
     timer.cancel()

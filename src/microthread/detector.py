@@ -22,6 +22,7 @@ import time
 import traceback
 import weakref
 
+from .checks import check_seconds
 from .names import name_of
 from .observer import Observer
 
@@ -157,9 +158,7 @@ def enable(threshold=0.5, report=_print):
     """Watch every loop a hub runs, made before or after; report blocks
     longer than threshold seconds.  Enabling again changes the threshold."""
     global _detector
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise TypeError(f"detector threshold must be a number of seconds, "
-                        f"not {threshold!r}")
+    check_seconds(threshold, "detector", "threshold")
     if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
         raise ValueError(f"detector threshold {threshold!r} is not a number "
                          f"of seconds from {MIN_THRESHOLD} to {MAX_THRESHOLD}")

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 
-from .green import GreenSocket
+from .green import CannotListen, GreenSocket, bind
 from .hub import Timeout, sleep, spawn
 from .loop import get_loop
 from .pollers import READ, WRITE
@@ -319,8 +319,12 @@ def stop_on_signals(loop, stop):
     running, so it only queues the call; the loop's wakeup fd ends the
     poll, and ``stop`` runs in a tick like any callback.
     """
-    def handler(signum, frame):
-        loop.call_soon_threadsafe(stop)
+    on_stop_signals(lambda signum, frame: loop.call_soon_threadsafe(stop))
+
+
+def on_stop_signals(handler):
+    """Call handler(signum, frame) on SIGINT and SIGTERM, and let them in
+    (a supervisor blocked them while it forked)."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, handler)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -332,35 +336,6 @@ def shutdown(conn):
         conn.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-
-
-class CannotListen(OSError):
-    """Binding or listening failed: says where, and why, in one line."""
-
-
-def bind(host, port, reuse_port=False, backlog=socket.SOMAXCONN):
-    """A TCP socket bound to (host, port), listening unless backlog is None.
-
-    A failure is a CannotListen naming the address and the OS's reason
-    (``cannot listen on 127.0.0.1:8000: address already in use``).
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-        if backlog is not None:
-            sock.listen(backlog)
-    except OSError as error:
-        sock.close()
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        raise CannotListen(error.errno, f"cannot listen on {host}:{port}: "
-                           f"{reason[:1].lower()}{reason[1:]}") from None
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def raise_open_file_limit(connections):
@@ -478,11 +453,7 @@ def wait_for_workers(ready_read):
 
 def forward_signals(pids):
     """Pass SIGINT and SIGTERM on to the workers."""
-    def handler(signum, frame):
-        signal_workers(pids, signum)
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, handler)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    on_stop_signals(lambda signum, frame: signal_workers(pids, signum))
 
 
 def signal_workers(pids, signum):

@@ -24,14 +24,15 @@ import socket
 
 from greenlet import getcurrent
 
-from .hub import (Timeout, check_seconds, check_thread, close_fd, get_hub,
-                  wait_fd)
+from .checks import check_seconds, check_thread
+from .hub import Timeout, close_fd, get_hub, wait_fd
 from .loop import get_loop, loops_watching
 from .offload import run_in_thread
 from .pollers import READ, WRITE
 from .sendall import sendall
 
-__all__ = ["GreenSocket", "connect", "listen", "close"]
+__all__ = ["GreenSocket", "connect", "listen", "bind", "close",
+           "CannotListen"]
 
 
 class GreenSocket:
@@ -213,20 +214,39 @@ class GreenSocket:
         self.close()
 
 
-def listen(address=("127.0.0.1", 0), backlog=1024, reuse_port=False):
-    """A green listening TCP socket, bound to loopback by default."""
+class CannotListen(OSError):
+    """Binding or listening failed: says where, and why, in one line."""
+
+
+def bind(host, port, reuse_port=False, backlog=socket.SOMAXCONN):
+    """A TCP socket bound to (host, port), listening unless backlog is None.
+
+    A failure is a CannotListen naming the address and the OS's reason
+    (``cannot listen on 127.0.0.1:8000: address already in use``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
-        sock.bind(address)
-        sock.listen(backlog)
+        sock.bind((host, port))
+        if backlog is not None:
+            sock.listen(backlog)
     except OSError as error:
         sock.close()
-        raise OSError(error.errno, f"cannot listen on {address[0]}:"
-                                   f"{address[1]}: {error.strerror}") from None
-    return GreenSocket(sock)
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise CannotListen(error.errno, f"cannot listen on {host}:{port}: "
+                           f"{reason[:1].lower()}{reason[1:]}") from None
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def listen(address=("127.0.0.1", 0), backlog=1024, reuse_port=False):
+    """A green listening TCP socket, bound to loopback by default."""
+    host, port = address
+    return GreenSocket(bind(host, port, reuse_port, backlog))
 
 
 def connect(address, timeout=None):

@@ -60,6 +60,7 @@ import weakref
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import detector
+from .checks import check_event, check_seconds, check_thread
 from .loop import Timer, current_loop, get_loop
 from .names import name_of
 from .pollers import READ, WRITE
@@ -262,8 +263,7 @@ class Hub(greenlet):
         elif event is WRITE:
             waits = self.writers
         else:
-            raise ValueError(f"wait for fd {fd}: event must be READ or WRITE,"
-                             f" not {event!r}")
+            check_event(event, fd)
         if microthread is self:
             raise RuntimeError(
                 f"wait for fd {fd} inside the hub: a loop callback must not "
@@ -415,26 +415,6 @@ class Hub(greenlet):
                  for wait in self.waits()]
         return ("every microthread is blocked and nothing can wake one "
                 "(no fd, timer or pending call): " + "; ".join(lines))
-
-
-def check_thread(owner, what):
-    """Refuse ``what`` unless called from OS thread ``owner``: greenlets,
-    and whatever wakes them, belong to the OS thread that made them."""
-    here = threading.get_ident()
-    if here != owner:
-        raise RuntimeError(
-            f"cannot {what} from OS thread {here}: greenlets are bound to "
-            f"the OS thread that made them ({owner}); hand the call over with "
-            f"loop.call_soon_threadsafe")
-
-
-def check_seconds(seconds, what):
-    """A timeout must be a number of seconds; say whose it is if not."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise TypeError(f"{what}: timeout must be a number of seconds, "
-                        f"not {seconds!r}")
-    if seconds != seconds:
-        raise ValueError(f"{what}: timeout is NaN, not a number of seconds")
 
 
 _ids = itertools.count(1)

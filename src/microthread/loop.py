@@ -67,6 +67,26 @@ through ``forget_fd`` (``microthread.close`` and ``GreenSocket.close`` do),
 is unsupported: epoll forgets the closed file silently, and its waiter is
 woken only if a later rebuild finds the fd closed.
 
+``EventLoop(lazy=False)`` trims the kernel's interest as soon as an event
+has no callback left, as the textbook loop does: two ``epoll_ctl`` per
+wait.  It exists to measure what laziness saves (``make bench``).
+
+Who may watch, and what the loop knows
+--------------------------------------
+
+The loop knows no greenlets: it calls callbacks, and a microthread's
+``switch`` is one callback among others.  It keeps nothing for anyone who
+watches it.  Observers (microthread.observer) register with ``observe``
+and hear of each poll and each callback; the hub adds the microthreads'
+lives.  While ``observers`` is empty, each event site costs one check of
+an empty tuple.  ``_call`` is the only place where callbacks are called,
+so it is the only place a dispatch is told.
+
+A forked child shares its parent's epoll fd, and with it the interest
+list: one ``epoll_ctl`` in the child would change the parent's watches.
+So every loop the child inherits hands its poller over to a stand-in that
+refuses all use, and the child makes its own loop on first use.
+
 A loop belongs to one OS thread.  Its clock is ``time.monotonic`` unless a
 test hands it another (``EventLoop(clock=...)``).
 """
@@ -84,6 +104,7 @@ import time
 import traceback
 import weakref
 
+from .checks import check_event, check_seconds
 from .names import name_of
 from .pollers import READ, WRITE, check_fd, make_poller
 
@@ -183,8 +204,7 @@ class FdWatch:
             return self.readers
         if event == WRITE:
             return self.writers
-        raise ValueError(f"bad event {event!r} for fd {self.fd}:"
-                         f" use READ ({READ}) or WRITE ({WRITE})")
+        check_event(event, self.fd)
 
     def clear(self, event):
         """Drop event's callbacks; returns how many there were.
@@ -864,9 +884,8 @@ def _removed():
 
 def _check_deadline(when, callback):
     """A NaN deadline never comes due and blocks every timer behind it."""
-    if when != when:
-        raise ValueError(f"deadline of {name_of(callback)} is NaN: "
-                         f"a timer needs a number of seconds")
+    if when != when or not isinstance(when, (int, float)):
+        check_seconds(when, name_of(callback), "deadline")
 
 
 def _print_error(callback, error):

@@ -24,7 +24,8 @@ import time
 
 from greenlet import getcurrent
 
-from .hub import check_seconds, check_thread, get_hub, park
+from .checks import check_seconds, check_thread
+from .hub import get_hub, park
 
 __all__ = ["Event", "Lock", "Queue", "QueueEmpty", "QueueFull"]
 
