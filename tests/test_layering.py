@@ -152,3 +152,20 @@ def test_the_check_sees_a_reach_into_a_private_name(tmp_path):
     assert "user.py:1: imports _helper from base.py" in text
     assert "Recording uses _wait of its base Loop (base.py)" in text
     assert "user.py:6: ._fds belongs to base.py" in text
+
+
+def test_the_runtime_imports_nothing_of_the_deck_the_benchmark_or_sphinx(
+        modules):
+    foreign = ("deckext", "bench", "sphinx", "docutils", "hieroglyph")
+    found = []
+    for module in modules:
+        if not module.name.startswith("src/microthread/"):
+            continue
+        for node in ast.walk(module.tree):
+            names = ([alias.name for alias in node.names]
+                     if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom)
+                     and not node.level else [])
+            found += [f"{module.name}:{node.lineno} imports {name}"
+                      for name in names if name.split(".")[0] in foreign]
+    assert found == []

@@ -17,9 +17,10 @@ import pytest
 
 from deckext.timeline import render
 from microthread import WRITE, sleep, spawn
-from microthread.demos import timelines
+from deckext import scenarios
 from microthread.loop import EventLoop, set_loop
-from microthread.trace import LoopRecording, Recorder, lane_of
+from microthread.names import lane_of
+from microthread.trace import LoopRecording, Recorder
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -58,7 +59,7 @@ def test_switch_recording_is_off_outside_the_block_and_restores_a_tracer():
 
 def test_without_a_recorder_nothing_traces_greenlets():
     assert greenlet.gettrace() is None
-    timelines.starvation_run()
+    scenarios.starvation_run()
     assert greenlet.gettrace() is None
 
 
@@ -87,7 +88,7 @@ def test_a_scenario_leaves_the_threads_loop_as_it_found_it():
     from microthread.loop import current_loop
     before = EventLoop()
     set_loop(before)
-    timelines.player_race()
+    scenarios.player_race()
     assert current_loop() is before
     before.close()
 
@@ -95,7 +96,7 @@ def test_a_scenario_leaves_the_threads_loop_as_it_found_it():
 # -- the shapes the slides claim ----------------------------------------------
 
 def test_sendall_callback_returns_to_the_loop_after_every_send():
-    callback_panel = timelines.sendall_styles()[0]
+    callback_panel = scenarios.sendall_styles()[0]
     loop, call, peer = callback_panel.lanes
     assert switches(callback_panel) == [(loop, call), (call, loop)] * 3
     spans, marks = callback_panel.of(call)
@@ -106,7 +107,7 @@ def test_sendall_callback_returns_to_the_loop_after_every_send():
 
 
 def test_sendall_microthread_switches_to_the_hub_at_each_eagain():
-    panel = timelines.sendall_styles()[1]
+    panel = scenarios.sendall_styles()[1]
     main, hub, writer, peer = panel.lanes
     rounds = [(hub, writer), (writer, hub)] * 3
     assert switches(panel) == [(main, hub), *rounds, (hub, main)]
@@ -120,7 +121,7 @@ def test_sendall_microthread_switches_to_the_hub_at_each_eagain():
 
 
 def test_sendall_thread_blocks_in_one_send_until_the_peer_has_read():
-    panel = timelines.sendall_styles()[2]
+    panel = scenarios.sendall_styles()[2]
     writer, peer = panel.lanes
     (send,), marks = panel.of(writer)
     recvs = panel.of(peer)[0]
@@ -130,7 +131,7 @@ def test_sendall_thread_blocks_in_one_send_until_the_peer_has_read():
 
 
 def test_the_hog_holds_the_hub_with_no_switch_until_it_ends():
-    starving, yielding = timelines.starvation_run()
+    starving, yielding = scenarios.starvation_run()
     hog = [(i, s) for i, s in enumerate(starving.switches)
            if "hog" in (s.origin, s.target)]
     assert [(s.origin, s.target) for _, s in hog] == [("hub", "hog"),
@@ -145,7 +146,7 @@ def test_the_hog_holds_the_hub_with_no_switch_until_it_ends():
 
 
 def test_the_forced_interleaving_reads_everything_before_any_write():
-    lost, locked = timelines.lost_update()
+    lost, locked = scenarios.lost_update()
     reads = [m for m in lost.marks if m.label.startswith("读到")]
     writes = [m for m in lost.marks if m.label.startswith("写")]
     assert {m.label for m in reads} == {"读到 0"} and len(reads) == 4
@@ -156,7 +157,7 @@ def test_the_forced_interleaving_reads_everything_before_any_write():
 
 
 def test_under_the_lock_critical_sections_never_overlap():
-    locked = timelines.lost_update()[1]
+    locked = scenarios.lost_update()[1]
     sections = []
     for index, lane in enumerate(locked.lanes):
         spans, marks = locked.of(lane)
@@ -168,7 +169,7 @@ def test_under_the_lock_critical_sections_never_overlap():
 
 
 def test_another_microthread_sees_the_half_made_player_while_login_waits():
-    race, safe = timelines.player_race()
+    race, safe = scenarios.player_race()
     for panel in (race, safe):
         main, hub, login, other = panel.lanes
         assert switches(panel) == [
@@ -183,7 +184,7 @@ def test_another_microthread_sees_the_half_made_player_while_login_waits():
 
 
 def test_with_login_safe_the_other_microthread_finds_no_player_yet():
-    panel = timelines.player_race()[1]
+    panel = scenarios.player_race()[1]
     main, hub, login, other = panel.lanes
     (seen,) = panel.of(other)[1]
     switched, published = panel.of(login)[1]
@@ -193,12 +194,12 @@ def test_with_login_safe_the_other_microthread_finds_no_player_yet():
 
 # gil_handoff's second panel has as many hand-offs as the interpreter made:
 # its own tests below check the shape instead.
-SAME_EVERY_RUN = sorted(set(timelines.SCENARIOS) - {"gil_handoff"})
+SAME_EVERY_RUN = sorted(set(scenarios.SCENARIOS) - {"gil_handoff"})
 
 
 @pytest.mark.parametrize("name", SAME_EVERY_RUN)
 def test_every_run_of_a_scenario_has_the_same_structure(name):
-    scenario = timelines.SCENARIOS[name]
+    scenario = scenarios.SCENARIOS[name]
     first = structure(scenario())
     for _ in range(2):
         assert structure(scenario()) == first
@@ -219,7 +220,7 @@ def handoffs(panel):
 
 
 def test_under_a_10_s_switch_interval_one_thread_runs_to_its_end_first():
-    long, _ = timelines.gil_handoff()
+    long, _ = scenarios.gil_handoff()
     assert "10 秒" in long.title and long.lanes == ["线程 1", "线程 2"]
     assert handoffs(long) == 1
     (wait,) = [s for s in long.spans if s.kind == "wait"]
@@ -228,7 +229,7 @@ def test_under_a_10_s_switch_interval_one_thread_runs_to_its_end_first():
 
 
 def test_under_a_5_ms_switch_interval_the_threads_take_turns():
-    _, short = timelines.gil_handoff()
+    _, short = scenarios.gil_handoff()
     assert "5 毫秒" in short.title and short.lanes == ["线程 1", "线程 2"]
     assert handoffs(short) >= 2
     labels = [s.label for s in short.spans if s.label]
@@ -237,22 +238,22 @@ def test_under_a_5_ms_switch_interval_the_threads_take_turns():
 
 def test_gil_handoff_leaves_the_switch_interval_as_it_was():
     before = sys.getswitchinterval()
-    timelines.gil_handoff()
+    scenarios.gil_handoff()
     assert sys.getswitchinterval() == before
 
 
 def test_all_scenarios_together_take_well_under_the_build_budget():
     start = time.perf_counter()
-    for scenario in timelines.SCENARIOS.values():
+    for scenario in scenarios.SCENARIOS.values():
         scenario()
     assert time.perf_counter() - start < 3.0     # the budget is 10 s
 
 
 # -- the drawing -------------------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(timelines.SCENARIOS))
+@pytest.mark.parametrize("name", sorted(scenarios.SCENARIOS))
 def test_the_drawing_shows_exactly_the_recorded_trace(name):
-    panels = timelines.SCENARIOS[name]()
+    panels = scenarios.SCENARIOS[name]()
     svg = ET.fromstring(render(panels, uid=f"tl-{name}"))
     drawn = svg.findall(f"{SVG}g[@class='timeline-panel']")
     assert [g.get("data-title") for g in drawn] == [p.title for p in panels]
@@ -280,7 +281,7 @@ def ids(svg):
 
 
 def test_drawings_on_one_page_do_not_share_ids():
-    panels = timelines.starvation_run()
+    panels = scenarios.starvation_run()
     one, two = render(panels, uid="tl-a"), render(panels, uid="tl-b")
     assert ids(one) and not ids(one) & ids(two)
     assert "url(#tl-a-" in one and "url(#tl-b-" not in one
@@ -314,7 +315,7 @@ def drawn_titles(page):
 
 
 def test_panels_draws_only_the_chosen_panels_of_the_run(tmp_path):
-    race, safe = timelines.player_race()
+    race, safe = scenarios.player_race()
     done, page = build(tmp_path, (
         "Deck\n====\n\n.. timeline:: player_race\n   :panels: 1\n\n"
         ".. timeline:: player_race\n   :panels: 2\n\n"
@@ -338,13 +339,13 @@ def test_a_panel_the_run_does_not_have_fails_the_build_naming_it(tmp_path):
 
 def test_the_drawing_counts_one_gil_hand_off_at_10_s_and_more_at_5_ms():
     long, short = (ET.fromstring(render([panel])) for panel in
-                   timelines.gil_handoff())
+                   scenarios.gil_handoff())
     assert len(long.findall(f".//{SVG}line[@class='switch']")) == 1
     assert len(short.findall(f".//{SVG}line[@class='switch']")) >= 2
 
 
 def test_lanes_keep_their_colour_in_every_panel():
-    svg = ET.fromstring(render(timelines.sendall_styles()))
+    svg = ET.fromstring(render(scenarios.sendall_styles()))
     colours = {}
     for lane in svg.iter(f"{SVG}g"):
         name = lane.get("data-lane")
@@ -353,3 +354,16 @@ def test_lanes_keep_their_colour_in_every_panel():
         if name and runs:
             colours.setdefault(name, set()).update(runs)
     assert all(len(found) == 1 for found in colours.values()), colours
+
+
+def test_trace_points_are_named_by_position_not_by_the_codes_text(
+        monkeypatch):
+    """The lost-update timeline finds its read, barrier and write by the
+    names race.TRACE_POINTS gives the statements, so a reworded line keeps
+    its name; a name list that no longer fits the code is refused."""
+    from microthread.demos import race
+    points = scenarios._trace_points(race.lost_update)
+    assert sorted(points.values()) == ["barrier", "read", "write"]
+    monkeypatch.setitem(race.TRACE_POINTS, "lost_update", ("read", "write"))
+    with pytest.raises(LookupError, match="has 3 statements.*names 2"):
+        scenarios._trace_points(race.lost_update)

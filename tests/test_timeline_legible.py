@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from deckext.timeline import render, text_width
-from microthread.demos import timelines
+from deckext import scenarios
 
 SVG = "{http://www.w3.org/2000/svg}"
 BOX = (778, 544)               # the content box under a slide's title, px
@@ -25,7 +25,7 @@ BOX = (778, 544)               # the content box under a slide's title, px
 def drawings():
     """{"name" or "name:panel": SVG} of every scenario, whole and by panel."""
     found = {}
-    for name, scenario in sorted(timelines.SCENARIOS.items()):
+    for name, scenario in sorted(scenarios.SCENARIOS.items()):
         panels = scenario()
         found[name] = render(panels, uid=f"tl-{name}")
         for number, panel in enumerate(panels, 1):

@@ -1,6 +1,6 @@
 """Timelines of real runs on the slides: ``.. timeline:: sendall_styles``.
 
-The directive runs a named scenario of ``microthread.demos.timelines`` while
+The directive runs a named scenario of ``deckext.scenarios`` while
 the deck builds and embeds what it recorded as inline SVG drawn here (no
 plotting library, nothing fetched, nothing committed as an image).  One
 panel per Timeline: a lane per OS thread, microthread or callback, time
@@ -395,15 +395,16 @@ class TimelineDirective(SphinxDirective):
     option_spec = {'panels': directives.positive_int_list}
 
     def run(self):
-        from microthread import trace
-        from microthread.demos import scheduling, timelines
-        for module in (trace, timelines, scheduling):
+        from deckext import scenarios
+        from microthread import timeline, trace
+        from microthread.demos import race, scheduling
+        for module in (trace, timeline, scenarios, scheduling, race):
             self.env.note_dependency(module.__file__)
         name = self.arguments[0]
-        scenario = timelines.SCENARIOS.get(name)
+        scenario = scenarios.SCENARIOS.get(name)
         if scenario is None:
             logger.error('timeline: no scenario %r (known: %s)', name,
-                         ', '.join(timelines.SCENARIOS),
+                         ', '.join(scenarios.SCENARIOS),
                          location=self.get_location())
             return []
         numbers = self.options.get('panels', [])

@@ -28,7 +28,7 @@ from deck_support import ROOT, start_server
 from deckext import numbers, timeline
 from deckext.lint import Piece, check, is_cjk, load_glossary
 from deckext.present import TYPE_FITTED
-from microthread.trace import Mark, Span, Switch, Timeline
+from microthread.timeline import Mark, Span, Switch, Timeline
 from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT
 
 LANGUAGE = 'zh-CN'

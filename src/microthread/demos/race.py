@@ -48,6 +48,16 @@ def locked_update(threads=4):
     return counter["value"]
 
 
+# The statements of each add_one that the slides' timelines follow, named
+# in order: deckext.scenarios finds their lines by position, so rewording
+# a line keeps its name, and a statement added or removed is an error
+# there, not a wrong picture.  The slides show the functions, not this.
+TRACE_POINTS = {
+    "lost_update": ("read", "barrier", "write"),
+    "locked_update": ("lock", "read", "switch", "write"),
+}
+
+
 def _switch_now():
     """Give the CPU away, as a preemptive switch at this point would."""
     threading.Event().wait(0.001)

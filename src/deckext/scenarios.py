@@ -1,5 +1,8 @@
 """The runs the slides draw as timelines: real demos, recorded.
 
+This is the deck's plumbing, kept out of the runtime package: the demos
+live in ``microthread.demos`` and know nothing of it.
+
 Each scenario runs code the slides show, with recording on (see
 ``microthread.trace``), and returns its panels: a list of Timelines that
 ``deckext.timeline`` draws at build time.  A scenario fixes the *structure*
@@ -20,7 +23,8 @@ Lane names and labels are short: the drawing sets them at 18 px.
 [3, 2, 2, 2, 2]
 """
 
-import linecache
+import ast
+import inspect
 import os
 import queue
 import socket
@@ -30,17 +34,18 @@ from contextlib import contextmanager
 
 from greenlet import getcurrent
 
-from .. import callback
-from ..green import GreenSocket
-from ..hub import spawn
-from ..loop import EventLoop, current_loop, set_loop
-from ..pollers import READ
-from ..sendall import sendall
-from ..trace import (LoopRecording, Mark, Recorder, Span, Switch, Timeline,
-                     lane_of, thread_lines)
-from . import race, scheduling, starvation
-from .database import create_players_db
-from .player import login, login_safe
+from microthread import callback
+from microthread.demos import race, scheduling, starvation
+from microthread.demos.database import create_players_db
+from microthread.demos.player import login, login_safe
+from microthread.green import GreenSocket
+from microthread.hub import spawn
+from microthread.loop import EventLoop, current_loop, set_loop
+from microthread.names import lane_of
+from microthread.pollers import READ
+from microthread.sendall import sendall
+from microthread.timeline import Mark, Span, Switch, Timeline
+from microthread.trace import LoopRecording, Recorder, thread_lines
 
 __all__ = ["SCENARIOS", "sendall_styles", "starvation_run", "lost_update",
            "player_race", "gil_handoff"]
@@ -263,17 +268,43 @@ def _inner_code(function, name):
     raise LookupError(f"{function.__qualname__} has no nested {name}")
 
 
+def _trace_points(function, inner="add_one"):
+    """{line: name} of the statements race.TRACE_POINTS names, found by
+    their position in function's nested ``inner``; a ``with`` counts its
+    own line, then its body's."""
+    names = race.TRACE_POINTS[function.__name__]
+    tree = ast.parse(inspect.getsource(race))
+    outer = next(node for node in tree.body if isinstance(node, ast.FunctionDef)
+                 and node.name == function.__name__)
+    nested = next(node for node in outer.body
+                  if isinstance(node, ast.FunctionDef) and node.name == inner)
+    lines = []
+    for statement in nested.body:
+        lines.append(statement.lineno)
+        if isinstance(statement, ast.With):
+            lines += [inside.lineno for inside in statement.body]
+    if len(lines) != len(names):
+        raise LookupError(
+            f"race.{function.__name__}'s {inner} has {len(lines)} "
+            f"statements; race.TRACE_POINTS names {len(names)}: {names}")
+    return dict(zip(lines, names))
+
+
 def _critical_sections(function, threads=4):
-    """Run race.<function>, line-tracing each thread's add_one."""
+    """Run race.<function>, line-tracing each thread's add_one: for each
+    OS thread, when it first reached each named statement, and the value
+    it had read by then."""
     recorder, lines = Recorder(), []
     code = _inner_code(function, "add_one")
+    points = _trace_points(function)
     with thread_lines(recorder, code, lines):
         result = function(threads=threads)
     steps = {}
     for thread, at, line, local in lines:
-        text = ("return" if line == "return" else
-                linecache.getline(code.co_filename, line).strip())
-        steps.setdefault(thread, []).append((at, text, local.get("value")))
+        name = "return" if line == "return" else points.get(line)
+        if name is not None:
+            steps.setdefault(thread, {}).setdefault(
+                name, (at, local.get("value")))
     return recorder, result, steps
 
 
@@ -283,11 +314,9 @@ def lost_update():
     panels = []
     recorder, result, steps = _critical_sections(race.lost_update)
     runs = []
-    for thread, seen in steps.items():
-        at = {text.split()[0]: (t, value) for t, text, value in seen}
-        (read, _), (barrier, value) = at["value"], at["everyone_read.wait(5)"]
-        write, end = at['counter["value"]'][0], at["return"][0]
-        runs.append((read, barrier, write, end, value))
+    for at in steps.values():
+        (read, _), (barrier, value) = at["read"], at["barrier"]
+        runs.append((read, barrier, at["write"][0], at["return"][0], value))
     runs.sort()
     lanes = [f"线程 {n}" for n in range(1, len(runs) + 1)]
     timeline = Timeline(
@@ -304,12 +333,9 @@ def lost_update():
 
     recorder, result, steps = _critical_sections(race.locked_update)
     runs = []
-    for thread, seen in steps.items():
-        at = {}
-        for t, text, value in seen:
-            at.setdefault(text.split()[0], (t, value))   # first: acquire
-        (read, _), (switch, value) = at["value"], at["_switch_now()"]
-        runs.append((read, at["with"][0], switch, at['counter["value"]'][0],
+    for at in steps.values():
+        (read, _), (switch, value) = at["read"], at["switch"]
+        runs.append((read, at["lock"][0], switch, at["write"][0],
                      at["return"][0], value))
     runs.sort()
     timeline = Timeline(f"加锁：读和写之间别人进不来，结果 {result}", lanes)
