@@ -1,6 +1,6 @@
 """The echo servers the benchmark compares, each started the same way.
 
-Ours are ``python -m microthread.echo --style ...``, exactly as a user runs
+Ours are ``python -m microthread.server --style ...``, exactly as a user runs
 them.  The others are written here in each library's own idiom, as small as
 its documentation shows them: asyncio streams and an asyncio Protocol on the
 default loop, the same Protocol on uvloop, and gevent's StreamServer.  One
@@ -20,18 +20,20 @@ import socket
 import sys
 
 from microthread import echo as microthread_echo
+from microthread import server as microthread_server
+from microthread.green import bind
 from microthread.loop import EventLoop, set_loop
 
 BUFFER_SIZE = microthread_echo.BUFFER_SIZE
 
 # name -> (label on the slides, the command's arguments after the python)
 OURS = {
-    "green": ("微线程", ["-m", "microthread.echo", "--style", "green"]),
+    "green": ("微线程", ["-m", "microthread.server", "--style", "green"]),
     "green-timeout": ("微线程+空闲超时",
-                      ["-m", "microthread.echo", "--style", "green",
+                      ["-m", "microthread.server", "--style", "green",
                        "--idle-timeout", "600"]),
-    "callback": ("回调", ["-m", "microthread.echo", "--style", "callback"]),
-    "threads": ("系统线程", ["-m", "microthread.echo", "--style", "threads"]),
+    "callback": ("回调", ["-m", "microthread.server", "--style", "callback"]),
+    "threads": ("系统线程", ["-m", "microthread.server", "--style", "threads"]),
 }
 THEIRS = {
     "asyncio-streams": ("asyncio streams", ["-m", "bench.servers", "asyncio-streams"]),
@@ -69,7 +71,7 @@ def announce(sock):
 
 
 def listener(host, port):
-    return microthread_echo.bind(host, port)
+    return bind(host, port)
 
 
 # -- asyncio ---------------------------------------------------------------
@@ -236,7 +238,7 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     options = parser.parse_args(argv)
-    microthread_echo.raise_open_file_limit(10000)
+    microthread_server.raise_open_file_limit(10000)
     sock = listener(options.host, options.port)
     if options.kind == "gevent":
         serve_gevent(sock)

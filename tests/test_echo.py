@@ -73,14 +73,14 @@ class Server:
 
 @contextlib.contextmanager
 def echo_server(style, *args, timeout=10, **popen):
-    """Start ``python -m microthread.echo`` on a free port; kill it at the end.
+    """Start ``python -m microthread.server`` on a free port; kill it at the end.
 
     It runs in a session of its own, so the cleanup can reach its workers
     too, by its process group.
     """
     errors = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "microthread.echo", "--style", style,
+        [sys.executable, "-m", "microthread.server", "--style", style,
          "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
         **popen)
@@ -371,7 +371,7 @@ def test_says_when_the_open_file_limit_is_too_low():
 
 def run_echo(*args, timeout=20):
     """The echo server's command line run to its end: (status, stderr)."""
-    done = subprocess.run([sys.executable, "-m", "microthread.echo", *args],
+    done = subprocess.run([sys.executable, "-m", "microthread.server", *args],
                           capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, done.stderr.strip()
@@ -422,13 +422,13 @@ def test_localhost_is_taken_without_a_lookup():
 
 
 def test_a_worker_that_cannot_bind_says_so_in_one_line(capfd):
-    from microthread import echo
-    options = echo.parse_args(["--host", "192.0.2.1"])
+    from microthread import server
+    options = server.parse_args(["--host", "192.0.2.1"])
     ready_read, ready_write = os.pipe()
     with socket.socket() as probe:
-        pid = echo.fork_worker(options, 0, probe, ready_read, ready_write)
+        pid = server.fork_worker(options, 0, probe, ready_read, ready_write)
     os.close(ready_write)
-    assert echo.wait_for_workers(ready_read) == 0
+    assert server.wait_for_workers(ready_read) == 0
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 1
     errors = capfd.readouterr().err
     assert errors == (f"worker {pid}: cannot listen on 192.0.2.1:{0}: "

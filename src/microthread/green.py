@@ -290,10 +290,10 @@ def close(sock):
 
 
 def _check_no_foreign_waiters(fd):
-    """Closing fd must wake its waiters, and only their own thread can."""
+    """Closing fd must wake its waiters, and only their own OS thread can."""
     for loop in loops_watching(fd):
         check_thread(loop.thread_ident,
-                     f"close fd {fd}, which another thread's loop watches,")
+                     f"close fd {fd}, which another OS thread's loop watches,")
 
 
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY}

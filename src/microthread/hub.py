@@ -676,5 +676,5 @@ def sleep(seconds=0):
 
 
 def close_fd(fd):
-    """Forget fd in this thread's loop, waking its waiters with an error."""
+    """Forget fd in this OS thread's loop, waking its waiters with an error."""
     get_hub().close_fd(fd)
