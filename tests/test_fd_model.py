@@ -109,7 +109,7 @@ class Task:
     def __init__(self, kind, pair=None, event=None, timeout=None):
         self.kind, self.pair, self.event, self.timeout = (
             kind, pair, event, timeout)
-        self.thread = None
+        self.microthread = None
         self.started = None     # the clock when it began to wait
         self.start_tick = None
         self.outcome = None     # woke, timeout, closed, killed, data
@@ -331,7 +331,7 @@ class LoopModel(RuleBasedStateMachine):
         self.start(Task("sleep", timeout=seconds))
 
     def start(self, task):
-        task.thread = spawn(task.run)
+        task.microthread = spawn(task.run)
         self.tasks.append(task)
 
     @precondition(lambda self: self.tasks)
@@ -339,8 +339,8 @@ class LoopModel(RuleBasedStateMachine):
     def kill(self, index):
         task = self.tasks[index % len(self.tasks)]
         task.killed = self.ticks
-        task.thread.kill(block=False)
-        if task.thread.dead:            # never started: it never will
+        task.microthread.kill(block=False)
+        if task.microthread.dead:            # never started: it never will
             self.tasks.remove(task)
 
     # -- rules: time and the hub ------------------------------------------
@@ -468,7 +468,7 @@ class LoopModel(RuleBasedStateMachine):
     def teardown(self):
         try:
             for task in self.tasks:
-                task.thread.kill(block=False)
+                task.microthread.kill(block=False)
             sleep(0)
             for pair in self.pairs:
                 mt.close(pair.green or pair.mine)

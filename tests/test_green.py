@@ -282,10 +282,10 @@ def test_an_enclosing_timeout_that_expires_on_data_is_not_swallowed(own_timeout)
             outcome.append(green.recv(100))
         outcome.append(deadline)
 
-    thread = spawn(reader)
+    microthread = spawn(reader)
     sleep(0)
     nudger.send(b"!")
-    thread.join(timeout=5)
+    microthread.join(timeout=5)
     assert len(outcome) == 1 and outcome[0].fired
     assert green.recv(100) == b"y"              # the data waited for us
     for sock in (green, right, nudge, nudger):

@@ -33,10 +33,10 @@ def test_join_reraises_the_error():
     def broken():
         raise KeyError("inside")
 
-    thread = spawn(broken)
+    microthread = spawn(broken)
     with pytest.raises(KeyError, match="inside"):
-        thread.join()
-    assert thread.dead
+        microthread.join()
+    assert microthread.dead
 
 
 def test_unjoined_error_is_reported_not_dropped():
@@ -46,10 +46,10 @@ def test_unjoined_error_is_reported_not_dropped():
     def broken():
         raise ValueError("nobody joins me")
 
-    thread = spawn(broken)
+    microthread = spawn(broken)
     sleep(0)
     sleep(0)
-    assert reports and reports[0][0] is thread
+    assert reports and reports[0][0] is microthread
     assert isinstance(reports[0][1], ValueError)
 
 
@@ -61,9 +61,9 @@ def test_sleep_zero_interleaves_in_spawn_order():
             trace.append(f"{name}{step}")
             sleep(0)
 
-    threads = [spawn(worker, name) for name in "abc"]
-    for thread in threads:
-        thread.join()
+    microthreads = [spawn(worker, name) for name in "abc"]
+    for microthread in microthreads:
+        microthread.join()
     assert trace == ["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]
 
 
@@ -89,11 +89,11 @@ def test_wait_fd_resumes_the_waiter_when_data_arrives(pair):
         wait_fd(left.fileno(), READ)
         trace.append(left.recv(5))
 
-    thread = spawn(reader)
+    microthread = spawn(reader)
     sleep(0)
     assert trace == ["waiting"]
     right.send(b"hello")
-    thread.join()
+    microthread.join()
     assert trace == ["waiting", b"hello"]
 
 
@@ -101,22 +101,22 @@ def test_killing_a_waiting_microthread_unregisters_its_fd(pair):
     left, _ = pair
     fd = left.fileno()
     hub = get_hub()
-    thread = spawn(wait_fd, fd, READ)
+    microthread = spawn(wait_fd, fd, READ)
     sleep(0)
     assert hub.loop.has_callbacks(fd, READ)
-    thread.kill()
-    assert thread.dead
+    microthread.kill()
+    assert microthread.dead
     assert not hub.loop.has_callbacks(fd, READ)
     assert hub.waiting_on(fd, READ) is None
 
 
 def test_killing_an_unstarted_microthread_means_it_never_runs():
     ran = []
-    thread = spawn(ran.append, True)
-    thread.kill()
+    microthread = spawn(ran.append, True)
+    microthread.kill()
     sleep(0)
-    assert thread.dead and ran == []
-    assert thread.join() is None
+    assert microthread.dead and ran == []
+    assert microthread.join() is None
 
 
 def test_timeout_around_wait_fd_raises_and_unregisters(pair):
@@ -181,11 +181,11 @@ def test_timed_waits_reuse_one_timer_per_microthread(pair):
             wait_fd(left.fileno(), READ, timeout=60)
             left.recv(1)
 
-    thread = spawn(reader)
+    microthread = spawn(reader)
     for _ in range(100):
         sleep(0)
         right.send(b"x")
-    thread.join()
+    microthread.join()
     assert len(loop._timers) == 1      # 100 timed waits, one heap entry
 
 
@@ -206,11 +206,11 @@ def test_a_second_waiter_is_refused_even_behind_a_plain_callback(pair):
     def first():
         wait_fd(fd, READ)
 
-    thread = spawn(first)
+    microthread = spawn(first)
     sleep(0)
     with pytest.raises(RuntimeError, match=f"fd {fd} already has .*'first'"):
         wait_fd(fd, READ)
-    thread.kill()
+    microthread.kill()
     assert get_loop().callbacks(fd, READ) != ()     # the plain one stays
     assert get_hub().waits() == []
 
@@ -253,10 +253,10 @@ def test_main_waiting_on_nothing_gets_blocked_forever_not_a_hang():
 
 
 def test_joining_from_another_os_thread_says_greenlets_are_bound():
-    thread = spawn(sleep, 0)
-    errors = refusals_in_another_thread(thread.join)
+    microthread = spawn(sleep, 0)
+    errors = refusals_in_another_thread(microthread.join)
     assert errors and "bound to the OS thread" in errors[0]
-    thread.join()
+    microthread.join()
 
 
 def test_blocking_inside_a_loop_callback_is_refused(pair):
@@ -281,12 +281,12 @@ def test_each_os_thread_has_its_own_hub():
 
 def test_event_wakes_every_waiter():
     event, woken = Event(), []
-    threads = [spawn(lambda n=n: (event.wait(), woken.append(n)))
+    microthreads = [spawn(lambda n=n: (event.wait(), woken.append(n)))
                for n in range(3)]
     sleep(0)
     event.set()
-    for thread in threads:
-        thread.join()
+    for microthread in microthreads:
+        microthread.join()
     assert sorted(woken) == [0, 1, 2]
 
 
@@ -305,9 +305,9 @@ def test_lock_serialises_a_critical_section_with_a_switch_inside():
                 sleep(0)               # a switch inside the critical section
                 counter[0] = value + 1
 
-    threads = [spawn(add) for _ in range(4)]
-    for thread in threads:
-        thread.join()
+    microthreads = [spawn(add) for _ in range(4)]
+    for microthread in microthreads:
+        microthread.join()
     assert counter[0] == 200
 
 
@@ -330,10 +330,10 @@ def test_queue_passes_items_in_order_and_bounds_the_producer():
         for _ in range(3):
             got.append(queue.get())
 
-    thread = spawn(consumer)
+    microthread = spawn(consumer)
     for item in "xyz":
         queue.put(item)
-    thread.join()
+    microthread.join()
     assert got == ["x", "y", "z"]
 
 
@@ -393,8 +393,8 @@ def test_kill_from_inside_a_microthread_takes_effect_at_its_next_wait():
         trace.append("never")
 
     get_current_microthread = getcurrent
-    thread = spawn(suicidal)
-    thread.join()
+    microthread = spawn(suicidal)
+    microthread.join()
     assert trace == ["still running until the next wait"]
 
 
@@ -660,12 +660,12 @@ def test_a_failed_offload_submit_still_lets_the_hub_see_a_deadlock(
     lambda: sleep(math.inf),
 ], ids=["event", "sleep"])
 def test_an_infinite_timeout_is_no_timer_when_looking_for_a_deadlock(wait):
-    thread = spawn(wait)
+    microthread = spawn(wait)
     sleep(0)
     try:
         assert get_loop().idle_forever()    # its timer never comes
     finally:
-        thread.kill()
+        microthread.kill()
 
 
 def hog_until(reported, seconds=5):
@@ -868,10 +868,10 @@ def test_a_bad_timeout_is_refused_naming_the_call_and_parks_no_one(
         with pytest.raises(error, match=re.escape(what)):
             wait(bad)
 
-    thread = spawn(waiter)
-    thread.join()
+    microthread = spawn(waiter)
+    microthread.join()
     waiting = [wait.microthread for wait in get_hub().waits()]
-    assert thread not in waiting        # not left "waiting" when dead
+    assert microthread not in waiting        # not left "waiting" when dead
 
 
 def test_a_microthread_that_joins_itself_is_refused():
