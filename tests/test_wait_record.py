@@ -1,15 +1,20 @@
 """One Wait record per microthread: reused by every wait, read by everyone
 who asks who waits, and nothing left behind by a hundred thousand waits."""
 
+import gc
+import signal
 import socket
 import tracemalloc
+import weakref
 
 import pytest
 from greenlet import getcurrent
 
 from microthread import READ, WRITE, Timeout, get_hub, sleep, spawn, wait_fd
 from microthread.green import GreenSocket
+from microthread.observer import Observer
 from microthread.sync import Event
+from support import exit_code_in_child
 
 
 @pytest.fixture
@@ -101,3 +106,88 @@ def test_the_sockets_own_timeout_is_told_from_an_enclosing_one():
     finally:
         green.close()
         right.close()
+
+
+def test_the_forking_microthreads_timeout_fires_in_the_child():
+    """The microthread that forks goes on in the child under a new hub: its
+    record's timer must run on the child's loop, not the parent's copy."""
+    reader, peer = socket.socketpair()
+    outcome = []
+
+    def forker():
+        with pytest.raises(Timeout):
+            wait_fd(reader.fileno(), READ, timeout=0.01)   # the timer is made
+
+        def child():
+            signal.alarm(5)                  # a hang fails, it never passes
+            try:
+                wait_fd(reader.fileno(), READ, timeout=0.05)
+            except Timeout:
+                return 0
+            return 1
+        outcome.append(exit_code_in_child(child))
+
+    try:
+        spawn(forker).join()
+    finally:
+        reader.close()
+        peer.close()
+    assert outcome == [0]
+
+
+def test_an_event_that_merely_equals_read_is_refused_naming_the_fd():
+    """1.0 == READ, but the loop masks with it and the hub files by it."""
+    reader, peer = socket.socketpair()
+    try:
+        for bad in (1.0, True):
+            with pytest.raises(ValueError, match=f"bad event {bad!r} for fd "
+                                                 f"{reader.fileno()}"):
+                wait_fd(reader.fileno(), bad)
+        assert get_hub().waits() == []
+    finally:
+        reader.close()
+        peer.close()
+
+
+class Raising(Observer):
+    def spawned(self, microthread):
+        raise RuntimeError("spawned")
+
+    def resumed(self, microthread):
+        raise RuntimeError("resumed")
+
+    def suspended(self, microthread, wait):
+        raise RuntimeError("suspended")
+
+    def ended(self, microthread):
+        raise RuntimeError("ended")
+
+    def dispatching(self, loop, callback, source):
+        raise RuntimeError("dispatching")
+
+
+def test_an_observer_that_raises_is_reported_and_nobody_hangs():
+    loop = get_hub().loop
+    reports = []
+    loop.on_error = lambda callback, error: reports.append(str(error))
+    raising = Raising()
+    loop.observe(raising)
+    try:
+        napper = spawn(sleep, 0.001)
+        assert napper.join(timeout=5) is None and napper.dead
+    finally:
+        loop.unobserve(raising)
+    assert {"spawned", "resumed", "suspended", "ended",
+            "dispatching"} <= set(reports)
+
+
+def test_a_finished_microthread_is_freed_without_the_cycle_collector():
+    gc.disable()
+    try:
+        finished = spawn(sleep, 0.001)
+        finished.join()
+        gone = weakref.ref(finished)
+        del finished
+        assert gone() is None
+    finally:
+        gc.enable()

@@ -24,8 +24,9 @@ def check_seconds(seconds, what, name="timeout"):
 
 
 def check_event(event, fd):
-    """READ or WRITE, one at a time."""
-    if event != READ and event != WRITE:
+    """READ or WRITE, one at a time, and nothing that merely equals one
+    (1.0, True): the loop masks with it and the hub files by it."""
+    if event is not READ and event is not WRITE:
         raise ValueError(f"bad event {event!r} for fd {fd}:"
                          f" use READ ({READ}) or WRITE ({WRITE})")
 

@@ -114,6 +114,7 @@ MAX_THRESHOLD = 86400           # what a wait of a quarter of it can take
 _detector = None
 _loops = weakref.WeakSet()      # every loop a hub runs, watched or not
 _watches = weakref.WeakKeyDictionary()   # loop -> its _Watch, while on
+_lock = threading.RLock()       # attach (loop threads) vs enable/disable
 
 
 class _Watch(Observer):
@@ -162,20 +163,22 @@ def enable(threshold=0.5, report=_print):
     if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
         raise ValueError(f"detector threshold {threshold!r} is not a number "
                          f"of seconds from {MIN_THRESHOLD} to {MAX_THRESHOLD}")
-    disable()
-    for loop in list(_loops):
-        _watch(loop)
-    _detector = _Detector(threshold, report)
-    _detector.start()
+    with _lock:
+        disable()
+        for loop in list(_loops):
+            _watch(loop)
+        _detector = _Detector(threshold, report)
+        _detector.start()
 
 
 def disable():
     """Stop watching (the loops keep working, unwatched)."""
     global _detector
-    if _detector is not None:
-        _detector.stop()
-        _detector = None
-    _unwatch_all()
+    with _lock:
+        if _detector is not None:
+            _detector.stop()
+            _detector = None
+        _unwatch_all()
 
 
 def enabled():
@@ -184,15 +187,17 @@ def enabled():
 
 def attach(loop):
     """Make loop watchable, now or once enabled (hubs call this when made)."""
-    _loops.add(loop)
-    if _detector is not None:
-        _watch(loop)
+    with _lock:
+        _loops.add(loop)
+        if _detector is not None:
+            _watch(loop)
 
 
 def _restart_in_child():
     """A forked child has no detector thread and none of the parent's
     loops: watch its own, as the parent asked."""
-    global _detector, _loops, _watches
+    global _detector, _loops, _watches, _lock
+    _lock = threading.RLock()   # its holder may not have forked
     _loops = weakref.WeakSet()
     _watches = weakref.WeakKeyDictionary()
     if _detector is not None:

@@ -151,22 +151,19 @@ class Waiter:
 
     Wakeups that go through the ready queue (sleep, Event, join) can arrive
     after the wait they were meant for has ended, by timeout or kill.  The
-    waiter is disarmed when its wait ends, so a late call is harmless;
-    ``woken`` says whether a call came in time.
+    waiter is disarmed when its wait ends, so a late call is harmless.
     """
 
-    __slots__ = ("microthread", "armed", "woken", "value")
+    __slots__ = ("microthread", "armed", "value")
 
     def __init__(self, microthread):
         self.microthread = microthread
         self.armed = True
-        self.woken = False
         self.value = None
 
     def __call__(self, value=None):
         if self.armed:
             self.armed = False
-            self.woken = True
             self.value = value
             _check_not_inherited(self.microthread, "wake")
             self.microthread.switch(value)
@@ -224,7 +221,7 @@ class Hub(greenlet):
         self.readers = {}         # fd -> Wait of the microthread reading it
         self.writers = {}         # fd -> Wait of the microthread writing it
         self.parked = set()       # Waits of microthreads parked (no fd)
-        self._others = weakref.WeakKeyDictionary()  # greenlet -> its Wait
+        self._others = {}         # greenlet (not a Microthread) -> its Wait
 
     def run(self):
         loop = self.loop
@@ -250,6 +247,8 @@ class Hub(greenlet):
             return wait
         wait = self._others.get(microthread)
         if wait is None:
+            for dead in [g for g in self._others if g.dead]:
+                del self._others[dead]
             wait = self._others[microthread] = Wait(microthread)
         return wait
 
@@ -263,7 +262,7 @@ class Hub(greenlet):
         elif event is WRITE:
             waits = self.writers
         else:
-            check_event(event, fd)
+            check_event(event, fd)          # raises: not READ, not WRITE
         if microthread is self:
             raise RuntimeError(
                 f"wait for fd {fd} inside the hub: a loop callback must not "
@@ -314,9 +313,10 @@ class Hub(greenlet):
         if type(timeout) is not float or timeout != timeout:
             check_seconds(timeout, f"wait for {wait.target()}")
         timer = wait.timer
-        if timer is None:                       # armed by its first rearm
-            timer = wait.timer = Timer(self.loop, math.inf, self._expire,
-                                       (wait, timeout))
+        if timer is None or timer.loop is not self.loop:   # a new hub: the
+            timer = wait.timer = Timer(self.loop, math.inf,   # forker's child
+                                       self._expire, (wait, timeout))
+        wait.expired = None
         timer.args = (wait, timeout)
         timer.rearm(self.loop.time() + timeout)
         try:
@@ -355,6 +355,7 @@ class Hub(greenlet):
         finally:
             waiter.armed = False
             wait.what = None
+            wait.expired = None     # nobody asks; its traceback holds frames
             self.parked.discard(wait)
 
     def _switch_for(self, wait):
@@ -364,13 +365,12 @@ class Hub(greenlet):
 
     def _observed_switch(self, wait):
         """Switch out, telling the observers it was suspended and resumed."""
-        for observer in self.loop.observers:
-            observer.suspended(wait.microthread, wait)
+        loop, observers = self.loop, self.loop.observers
+        loop.tell(observers, "suspended", wait.microthread, wait)
         try:
             return self.switch()
         finally:
-            for observer in self.loop.observers:
-                observer.resumed(wait.microthread)
+            loop.tell(observers, "resumed", wait.microthread)
 
     def _refuse_inside_run(self, what):
         raise RuntimeError(
@@ -440,9 +440,9 @@ class Microthread(greenlet):
         self._retrieved = False   # a joiner has raised _error
         self._joiners = None      # a list once someone joins
         self._wait = None         # its Wait record, made at its first wait
+        if hub.loop.observers:
+            hub.loop.tell(hub.loop.observers, "spawned", self)
         self._start = hub.loop.call_soon(self.switch)
-        for observer in hub.loop.observers:
-            observer.spawned(self)
 
     def __repr__(self):
         return f"<Microthread {self.name!r} #{self.id}>"
@@ -459,8 +459,8 @@ class Microthread(greenlet):
 
     def run(self):
         self._start = None            # started: nothing left to cancel
-        for observer in self._hub.loop.observers:
-            observer.resumed(self)
+        if self._hub.loop.observers:
+            self._hub.loop.tell(self._hub.loop.observers, "resumed", self)
         try:
             self._result = _call(self._fn, self._args, self._kwargs)
         except GreenletExit:
@@ -486,8 +486,12 @@ class Microthread(greenlet):
     def _finish(self):
         self._done = True
         self._fn = self._args = self._kwargs = None
-        for observer in self._hub.loop.observers:
-            observer.ended(self)
+        if self._wait is not None:          # it and its timer go with us
+            if self._wait.timer is not None:
+                self._wait.timer.cancel()
+            self._wait = None
+        if self._hub.loop.observers:
+            self._hub.loop.tell(self._hub.loop.observers, "ended", self)
         for waiter in self._joiners or ():
             self._hub.loop.call_soon(waiter)
         if self._joiners and self._error is not None and not isinstance(
@@ -540,7 +544,7 @@ _forker = None
 
 
 def _forked():
-    global _generation, _forker
+    global _generation, _forker, _local
     _generation += 1
     _forker = root = getcurrent()
     while root.parent is not None:
@@ -548,6 +552,7 @@ def _forked():
     if _forker is not root:
         _forker.parent = root     # it ends into the child's main greenlet,
                                   # not into the parent's hub copy
+    _local = threading.local()    # the parent's hubs are not the child's
 
 
 os.register_at_fork(after_in_child=_forked)
@@ -608,12 +613,10 @@ def current_hub():
 def _hub_of(loop):
     """loop's hub: an OS thread may set a loop aside and take it back later
     (``set_loop``), and its microthreads must find their hub again."""
-    hubs = _local.__dict__.setdefault("hubs", {})
-    for closed in [old for old in hubs if old.closed]:
-        del hubs[closed]
-    hub = hubs.get(loop)
-    if hub is None or hub.dead:
-        hub = hubs[loop] = Hub(loop)
+    hubs = _local.__dict__.setdefault("hubs", weakref.WeakValueDictionary())
+    hub = hubs.get(id(loop))            # alive only while someone needs it
+    if hub is None or hub.dead or hub.loop is not loop:
+        hub = hubs[id(loop)] = Hub(loop)
         detector.attach(loop)
     return hub
 

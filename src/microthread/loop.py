@@ -140,11 +140,11 @@ class Handle:
 class Timer(Handle):
     """A call at a deadline; ``rearm`` moves it without a new heap entry."""
 
-    __slots__ = ("when", "_loop", "_entry")
+    __slots__ = ("when", "loop", "_entry")
 
     def __init__(self, loop, when, callback, args):
         super().__init__(callback, args)
-        self._loop = loop
+        self.loop = loop           # the loop it runs on
         self.when = when
         self._entry = None  # the (when, seq, self) heap entry that is live
 
@@ -155,16 +155,16 @@ class Timer(Handle):
         if self.cancelled:
             self.cancelled = False
             if self._entry is not None:
-                self._loop._timer_revived()
+                self.loop._timer_revived()
         if self._entry is None or when < self._entry[0]:
-            self._loop._push_timer(self)
+            self.loop._push_timer(self)
 
     def cancel(self):
         """Skip it; its heap entry goes when due, or in a compaction."""
         if not self.cancelled:
             self.cancelled = True
             if self._entry is not None:
-                self._loop._timer_cancelled()
+                self.loop._timer_cancelled()
 
     def __repr__(self):
         return f"<Timer at {self.when:.6f} {name_of(self.callback)}>"
@@ -592,13 +592,12 @@ class EventLoop:
                           MAX_POLL_SECONDS)
         else:
             timeout = None
-        if not self.observers:
+        observers = self.observers
+        if not observers:
             return self._poll(timeout)
-        for observer in self.observers:
-            observer.before_poll(self, timeout)
+        self.tell(observers, "before_poll", self, timeout)
         events = self._poll(timeout)
-        for observer in self.observers:
-            observer.after_poll(self, events)
+        self.tell(observers, "after_poll", self, events)
         return events
 
     def _poll(self, timeout):
@@ -762,9 +761,8 @@ class EventLoop:
 
     def _observed_call(self, callback, args):
         """``_call``, with the observers told before and after."""
-        source = self._source
-        for observer in self.observers:
-            observer.dispatching(self, callback, source)
+        observers = self.observers
+        self.tell(observers, "dispatching", self, callback, self._source)
         try:
             if args:
                 callback(*args)
@@ -775,8 +773,16 @@ class EventLoop:
         except BaseException as error:
             self._report(callback, error)
         finally:
-            for observer in self.observers:
-                observer.dispatched(self, callback)
+            self.tell(observers, "dispatched", self, callback)
+
+    def tell(self, observers, event, *args):
+        """Call ``event`` of each observer; one that raises is reported as a
+        callback is (``on_error``), and the others and the loop go on."""
+        for observer in observers:
+            try:
+                getattr(observer, event)(*args)
+            except Exception as error:
+                self._report(getattr(observer, event), error)
 
     def _report(self, callback, error):
         """on_error, which must not kill the loop's hub: if it raises, both

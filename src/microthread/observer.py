@@ -11,7 +11,8 @@ Subclass ``Observer`` and override what you need; the others do nothing.
 Every method is called in the loop's OS thread, in the middle of its work,
 except ``stalled``, which the detector calls from its own thread: keep
 them short, and do not wait or switch in them.  An observer that raises
-breaks the loop, as a bug in the loop itself would.
+is reported as a callback that raises is (``loop.on_error``), and the
+loop, the other observers and the microthreads go on.
 
 >>> from microthread import get_loop, spawn, sleep
 >>> from microthread.names import lane_of
