@@ -28,7 +28,7 @@ DEFAULT_OUT = Path("slides/data/bench.json")
 PARTS = ["micro", "memory", "echo", "c10k"]
 ECHO_KINDS = ["green", "green-timeout", "callback", "threads",
               "asyncio-streams", "asyncio-protocol", "uvloop", "gevent",
-              "green-eager", "greenlet-bare"]
+              "green-eager", "green-observed", "greenlet-bare"]
 C10K_KINDS = ["green", "callback", "threads", "asyncio-protocol", "uvloop",
               "gevent", "greenlet-bare"]
 

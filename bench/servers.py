@@ -6,7 +6,8 @@ its documentation shows them: asyncio streams and an asyncio Protocol on the
 default loop, the same Protocol on uvloop, and gevent's StreamServer.  One
 more is ours with a handicap: ``green-eager`` is the green server on a loop
 that calls ``epoll_ctl`` on every wait, to measure what lazy deregistration
-saves (``EventLoop(lazy=False)``).  And one is a floor, not a server to use: ``greenlet-bare`` is the
+saves (``EventLoop(lazy=False)``); ``green-observed`` is the green server
+watched as the live slide watches it, to measure what observing costs.  And one is a floor, not a server to use: ``greenlet-bare`` is the
 least a greenlet echo server can do, to show what our runtime's features
 cost.  Every server announces ``listening on HOST:PORT`` on stdout, serves
 until SIGTERM or SIGINT, and reads 64 KiB at a time, as ours do.
@@ -22,7 +23,7 @@ import sys
 from microthread import echo as microthread_echo
 from microthread import server as microthread_server
 from microthread.green import bind
-from microthread.loop import EventLoop, set_loop
+from microthread.loop import EventLoop, get_loop, set_loop
 
 BUFFER_SIZE = microthread_echo.BUFFER_SIZE
 
@@ -42,6 +43,8 @@ THEIRS = {
     "gevent": ("gevent StreamServer", ["-m", "bench.servers", "gevent"]),
     "green-eager": ("微线程, 每次 epoll_ctl",
                     ["-m", "bench.servers", "green-eager"]),
+    "green-observed": ("微线程, 现场观察中",
+                       ["-m", "bench.servers", "green-observed"]),
     "greenlet-bare": ("裸 greenlet hub（无功能，下限）",
                       ["-m", "bench.servers", "greenlet-bare"]),
 }
@@ -167,6 +170,18 @@ def serve_green_eager(sock):
     microthread_echo.serve_green(sock, options, lambda: announce(sock))
 
 
+def serve_green_observed(sock):
+    """The green server watched as the live slide watches its hub: a
+    HubView on the loop's observer interface and the blocking detector on,
+    at the slide's threshold, to measure what observing costs."""
+    from microthread import detector
+    from microthread.demos.live import THRESHOLD, HubView
+    get_loop().observe(HubView())
+    detector.enable(THRESHOLD, report=lambda report: None)
+    options = argparse.Namespace(idle_timeout=None)
+    microthread_echo.serve_green(sock, options, lambda: announce(sock))
+
+
 # -- the floor: a bare greenlet hub ----------------------------------------
 
 def serve_greenlet_bare(sock):
@@ -244,6 +259,8 @@ def main(argv=None):
         serve_gevent(sock)
     elif options.kind == "green-eager":
         serve_green_eager(sock)
+    elif options.kind == "green-observed":
+        serve_green_observed(sock)
     elif options.kind == "greenlet-bare":
         serve_greenlet_bare(sock)
     else:

@@ -191,3 +191,50 @@ def test_a_finished_microthread_is_freed_without_the_cycle_collector():
         assert gone() is None
     finally:
         gc.enable()
+
+
+class PollsOnly(Observer):
+    def __init__(self):
+        self.polls = 0
+
+    def before_poll(self, loop, timeout):
+        self.polls += 1
+
+
+def test_the_loop_calls_only_the_events_an_observer_overrides(monkeypatch):
+    """An observer of the polls costs no call per switch: hooks() leaves
+    out what its class does not override, however often it happens."""
+    calls = []
+    for event in ("dispatching", "dispatched", "resumed", "suspended"):
+        monkeypatch.setattr(Observer, event,
+                            lambda *args, event=event: calls.append(event))
+    loop = get_hub().loop
+    polls = PollsOnly()
+    loop.observe(polls)
+    try:
+        spawn(lambda: [sleep(0) for _ in range(10)]).join()
+    finally:
+        loop.unobserve(polls)
+    assert polls.polls >= 10
+    assert calls == []
+    assert [hook for event in ("dispatching", "dispatched", "switching")
+            for hook in loop.hooks[event] if hook.__self__ is polls] == []
+
+
+def test_an_observer_without_the_base_class_is_told_what_it_has():
+    class Duck:
+        def __init__(self):
+            self.seen = []
+
+        def ended(self, microthread):
+            self.seen.append(microthread)
+
+    loop = get_hub().loop
+    duck = Duck()
+    loop.observe(duck)
+    try:
+        done = spawn(sleep, 0)
+        done.join()
+    finally:
+        loop.unobserve(duck)
+    assert duck.seen == [done]

@@ -9,7 +9,9 @@
 * :mod:`deckext.numbers` -- benchmark numbers from ``slides/data/bench.json``
   as inline values, tables and SVG charts;
 * :mod:`deckext.lint` -- the slides' Chinese: spacing, full-width
-  punctuation and the glossary's terms (off unless ``deck_lint = True``).
+  punctuation and the glossary's terms (off unless ``deck_lint = True``);
+* :mod:`deckext.livedemo` and :mod:`deckext.livehub` -- a slide's claim run
+  from the slide, and the live hub view, under ``make present``.
 """
 
 
@@ -19,4 +21,5 @@ def setup(app):
     app.setup_extension('deckext.timeline')
     app.setup_extension('deckext.lint')
     app.setup_extension('deckext.livedemo')
+    app.setup_extension('deckext.livehub')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -16,7 +16,8 @@ page with its speaker notes below.  ``screens`` writes ``slide-NN.png`` at
 900x700 px and ``contact-sheet.png``, a grid of them all.  ``pictures``
 writes the README's ``slide.png`` (one slide, as the audience sees it) and
 ``console.png`` (the presenter console, opened on that slide with the c key,
-its clock stopped at 00:00), and ``pictures.json``: the deck's slide count,
+its clock stopped at 00:00), ``live.png`` (the live hub view, served as
+``make present`` serves it, caught mid-stall after 阻塞), and ``pictures.json``: the deck's slide count,
 the console's counter as it read, and each picture's sha256, so that a test
 can tell pictures of an older deck from pictures of this one.
 """
@@ -91,7 +92,20 @@ def chromium(browser=None):
 
 
 @contextlib.contextmanager
-def deck_page(slides_dir, browser=None, viewport=VIEWPORT):
+def _staged(directory):
+    """The deck served as ``make present`` serves it: its live slides run."""
+    from .stage import Stage
+    stage = Stage(directory)
+    threading.Thread(target=stage.serve_forever, daemon=True).start()
+    try:
+        yield stage.url
+    finally:
+        stage.shutdown()
+        stage.server_close()
+
+
+@contextlib.contextmanager
+def deck_page(slides_dir, browser=None, viewport=VIEWPORT, serve=_served):
     """A Chromium page showing the built deck in slides_dir, at scale 1.
 
     Raises DeckError on leaving if the page logged an error or asked for
@@ -106,7 +120,7 @@ def deck_page(slides_dir, browser=None, viewport=VIEWPORT):
         problems.append(f'request refused: {route.request.url}')
         route.abort()
 
-    with _served(slides_dir) as base, chromium(browser) as running:
+    with serve(slides_dir) as base, chromium(browser) as running:
         context = running.new_context(viewport=viewport)
         try:
             context.route(lambda url: urlsplit(url).hostname != '127.0.0.1', refuse)
@@ -202,15 +216,50 @@ def pictures(slides_dir, outdir, title=PICTURE_SLIDE, browser=None):
         console.evaluate('document.fonts.ready')
         counter = ' '.join(console.inner_text('#controls .counter').split())
         console.screenshot(path=str(console_png))
+    live_png = outdir / 'live.png'
+    live_number = live_picture(slides_dir, live_png, browser)
     described = {
         'slides': len(titles),
         'slide': {'number': index + 1, 'title': title},
         'console_counter': counter,
-        'sha256': {png.name: sha256(png) for png in (slide_png, console_png)},
+        'live_slide': live_number,
+        'sha256': {png.name: sha256(png) for png in (slide_png, console_png, live_png)},
     }
     (outdir / PICTURES_JSON).write_text(
         json.dumps(described, ensure_ascii=False, indent=2) + '\n', encoding='utf-8')
     return described
+
+
+# The live slide mid-stall: 阻塞 pressed, the detector's report on the
+# slide, a held span in the strip, throughput fallen to a few messages.
+LIVE_STALLED = """() => {
+  const slide = document.querySelector('.slides > article.current');
+  const rate = slide.querySelector('[data-metric="msgs_per_s"]').textContent;
+  return slide.querySelector('[data-detector-report]').textContent !== ''
+      && slide.querySelector('[data-held]') !== null
+      && parseFloat(rate.replace(/,/g, '')) < 100;
+}"""
+LIVE_FLOWING = """() => parseFloat(document.querySelector(
+  '.slides > article.current [data-metric="msgs_per_s"]').textContent.replace(/,/g, '')) > 0"""
+
+
+def live_picture(slides_dir, out, browser=None):
+    """A PNG of the live hub view mid-stall, as served by ``make present``;
+    returns the slide's number."""
+    with deck_page(slides_dir, browser, viewport=PICTURE_SLIDE_VIEWPORT,
+                   serve=_staged) as page:
+        index = page.evaluate('[...document.querySelectorAll("section.slides > article")]'
+                              '.findIndex(slide => slide.querySelector("[data-live-hub]"))')
+        if index < 0:
+            raise DeckError('no slide has the live hub view (.. live-hub::)')
+        _show(page, index)
+        page.wait_for_function(LIVE_FLOWING, timeout=20_000)
+        page.click(f'{SLIDES}.current button[data-live="block"]')
+        page.wait_for_function(LIVE_STALLED, timeout=20_000)
+        page.locator(f'{SLIDES}.current').screenshot(path=str(out))
+        page.click(f'{SLIDES}.current button[data-live="unblock"]')
+        _show(page, index - 1)          # leaving the slide ends the program
+    return index + 1
 
 
 def contact_sheet(pngs, out, columns=SHEET_COLUMNS):
@@ -254,7 +303,8 @@ def main(argv=None):
         elif args.command == 'pictures':
             described = pictures(args.slides_dir, args.outdir, title=args.slide)
             print(f'{args.outdir}: slide.png and console.png of slide '
-                  f'{described["console_counter"]} ({args.slide})')
+                  f'{described["console_counter"]} ({args.slide}), live.png of slide '
+                  f'{described["live_slide"]} mid-stall')
         else:
             shots = screens(args.slides_dir, args.outdir)
             print(f'{args.outdir}: {len(shots)} slides and contact-sheet.png')

@@ -10,6 +10,15 @@ http.server``: the same files, and three requests for ``.. live-demo::``
     POST /demo/NAME?counterfactual=1   run its counterfactual
     POST /demo/stop                    end the run that is on
 
+and five for ``.. live-hub::``, the slide that watches a hub at work
+(``python -m microthread.demos.live``: an echo server under load, in a
+process group of its own, one JSON line of metrics four times a second)::
+
+    POST /live/start                   start it (or keep the one that is on)
+    GET  /live/metrics                 its JSON lines, streamed as they come
+    POST /live/block, /live/unblock    make its handlers block, or not
+    POST /live/stop                    end it
+
 A run is ``python -m microthread.demos run NAME [--counterfactual]`` in a
 process group of its own, since demos fork.  One run at a time; the whole
 group is killed when the claim ends, when the run passes its time limit,
@@ -41,6 +50,7 @@ import contextlib
 import hmac
 import http.server
 import os
+import queue
 import re
 import secrets
 import select
@@ -57,7 +67,11 @@ HOST = '127.0.0.1'
 TOKEN_HEADER = 'X-Deck-Token'
 TOKEN_META = '<meta name="deck-token" content="{}">'
 DEMOS = (sys.executable, '-m', 'microthread.demos')   # the claims' command
+LIVE = (sys.executable, '-m', 'microthread.demos.live')   # the live slide's
 TIME_LIMIT = 10.0    # s a run may take; the slowest claim takes about one
+LIVE_TIME_LIMIT = 600.0   # s the live slide's server may run: a long answer
+LIVE_ORDERS = ('block', 'unblock')
+LIVE_GRACE = 3.0     # s the live program outlives its last reader (a reload)
 TICK = 0.1           # s between looks at a run whose output has gone quiet
 STOP_WAIT = 5.0      # s a stop waits for the killed run to end
 
@@ -166,6 +180,79 @@ def _hung_up(sock):
         return True
 
 
+class Live:
+    """The live slide's program in a process group of its own; its JSON
+    lines go to every reader that subscribed, as they come.
+
+    A reader is a queue; None in it says the program has ended.  Orders
+    (block, unblock) go to the program's stdin; ``stop`` kills the group.
+    """
+
+    def __init__(self, argv, time_limit=LIVE_TIME_LIMIT):
+        self.process = subprocess.Popen(
+            [*argv, '--seconds', f'{time_limit:g}'], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, start_new_session=True,
+            env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+        self.readers = []
+        self.ended = False
+        self._lock = threading.Lock()     # readers, ended, the reaping
+        self._reaped = False
+        self._pump = threading.Thread(target=self._hand_out, daemon=True,
+                                      name='live-metrics')
+        self._pump.start()
+
+    def _hand_out(self):
+        for line in self.process.stdout:
+            with self._lock:
+                for reader in self.readers:
+                    reader.put(line)
+        self.kill()
+
+    def subscribe(self):
+        """A queue that gets each line from now on, then None at the end."""
+        reader = queue.Queue()
+        with self._lock:
+            if self.ended:
+                reader.put(None)
+            else:
+                self.readers.append(reader)
+        return reader
+
+    def unsubscribe(self, reader):
+        with self._lock:
+            if reader in self.readers:
+                self.readers.remove(reader)
+
+    def order(self, word):
+        """Tell the program to block or unblock; False once it has ended."""
+        try:
+            self.process.stdin.write(f'{word}\n'.encode())
+            self.process.stdin.flush()
+            return True
+        except (BrokenPipeError, ValueError):
+            return False
+
+    def kill(self):
+        """Kill the whole group and reap the program; readers hear the end."""
+        with self._lock:
+            if not self._reaped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+                self._reaped = True
+            self.ended = True
+            for reader in self.readers:
+                reader.put(None)
+            self.readers = []
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+
+    def stop(self):
+        self.kill()
+        if self._pump is not threading.current_thread():
+            self._pump.join(STOP_WAIT)
+
+
 class Refused(Exception):
     """A request the stage will not serve: an HTTP status and why."""
 
@@ -180,7 +267,8 @@ class Stage(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, deck_dir, port=0, command=DEMOS, time_limit=TIME_LIMIT, log=None):
+    def __init__(self, deck_dir, port=0, command=DEMOS, time_limit=TIME_LIMIT, log=None,
+                 live_command=LIVE, live_time_limit=LIVE_TIME_LIMIT):
         self.deck = Path(deck_dir).resolve()
         if not (self.deck / 'index.html').is_file():
             raise FileNotFoundError(f'{self.deck} has no index.html: build the slides '
@@ -192,6 +280,9 @@ class Stage(http.server.ThreadingHTTPServer):
         self.token = secrets.token_urlsafe(32)  # this launch's, in every page served
         self.run = None                         # the Run that is on, if any
         self.run_label = None                   # what it runs: NAME [--counterfactual]
+        self.live_command = live_command
+        self.live_time_limit = live_time_limit
+        self.live = None                        # the live slide's Live, if on
         self._lock = threading.Lock()           # guards run and run_label
         self._ended = threading.Condition(self._lock)   # notified as a run ends
         super().__init__((HOST, port), StageHandler)
@@ -237,9 +328,43 @@ class Stage(http.server.ThreadingHTTPServer):
                 raise Refused(503, f'{label} did not end within {timeout:g} s of being killed')
             return label
 
+    def start_live(self):
+        """The live slide's program: the one that is on, or a new one."""
+        with self._lock:
+            if self.live is None or self.live.ended:
+                self.live = Live(self.live_command, self.live_time_limit)
+                return self.live, True
+            return self.live, False
+
+    def running_live(self):
+        with self._lock:
+            if self.live is None or self.live.ended:
+                raise Refused(409, 'the live slide is not running (POST /live/start)')
+            return self.live
+
+    def stop_live(self):
+        with self._lock:
+            live, self.live = self.live, None
+        if live is not None:
+            live.stop()
+        return live is not None
+
+    def reader_left(self, live):
+        """A page stopped reading: if none reads again soon (a reload does),
+        nobody watches the live program, and it ends."""
+        def end_if_unread():
+            with self._lock:
+                unread = self.live is live and not live.readers
+            if unread:
+                self.stop_live()
+        timer = threading.Timer(LIVE_GRACE, end_if_unread)
+        timer.daemon = True
+        timer.start()
+
     def server_close(self):
         with contextlib.suppress(Refused):
             self.stop()
+        self.stop_live()
         super().server_close()
 
 
@@ -293,7 +418,10 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
     # -- the requests --------------------------------------------------------
 
     def do_GET(self):
-        self.answer(self.serve_file)
+        if urlsplit(self.path).path.startswith('/live/'):
+            self.answer(self.serve_metrics)
+        else:
+            self.answer(self.serve_file)
 
     def do_HEAD(self):
         self.answer(self.serve_file)
@@ -343,9 +471,11 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
         self.check_token()
         self.check_no_body()
         parts = urlsplit(self.path)
+        if parts.path.startswith('/live/'):
+            return self.serve_live(parts)
         if not parts.path.startswith('/demo/'):
             raise Refused(404, f'no such request: POST {parts.path} '
-                               f'(POST /demo/NAME or /demo/stop)')
+                               f'(POST /demo/NAME, /demo/stop or /live/...)')
         name = unquote(parts.path[len('/demo/'):])
         if name == 'stop':
             return self.stop(parts.query)
@@ -361,20 +491,80 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
             raise Refused(400, f'{name} has no counterfactual: it is a claim of structure')
         self.stream(self.server.start(name, bool(query)))
 
-    def stream(self, run):
+    def start_stream(self, content_type):
+        """Headers of a body that streams until the connection closes."""
         self.send_response(200)
-        self.send_header('Content-Type', 'text/plain; charset=utf-8')
+        self.send_header('Content-Type', content_type)
         self.send_header('Cache-Control', 'no-store')
         self.send_header('X-Content-Type-Options', 'nosniff')
         self.send_header('Connection', 'close')
         self.end_headers()
         self.close_connection = True
+
+    def stream(self, run):
+        self.start_stream('text/plain; charset=utf-8')
         try:
             run.stream(self.write, hangup=self.connection)
         except OSError:
             pass    # the page went away mid-run; stream() killed the group
         finally:
             self.server.ended(run)
+
+    # -- the live slide -------------------------------------------------------
+
+    def serve_live(self, parts):
+        """POST /live/start, /live/stop, /live/block, /live/unblock."""
+        order = parts.path[len('/live/'):]
+        if parts.query:
+            raise Refused(400, f'POST {parts.path} takes no parameter, not {parts.query!r}')
+        if order == 'start':
+            _, started = self.server.start_live()
+            return self.say('started\n' if started else 'running already\n')
+        if order == 'stop':
+            stopped = self.server.stop_live()
+            return self.say('stopped\n' if stopped else 'was not running\n')
+        if order not in LIVE_ORDERS:
+            raise Refused(404, f'no such request: POST {parts.path} (POST /live/start, '
+                               f'/live/stop, /live/block or /live/unblock)')
+        if not self.server.running_live().order(order):
+            raise Refused(409, 'the live slide\'s program has ended (POST /live/start)')
+        self.say(f'{order}ed\n')
+
+    def serve_metrics(self):
+        """GET /live/metrics: the live program's JSON lines as they come."""
+        self.check_token()
+        parts = urlsplit(self.path)
+        if parts.path != '/live/metrics' or parts.query:
+            raise Refused(404, f'no such request: GET {self.path} (GET /live/metrics)')
+        live = self.server.running_live()
+        reader = live.subscribe()
+        self.start_stream('application/x-ndjson; charset=utf-8')
+        try:
+            while True:
+                try:
+                    line = reader.get(timeout=TICK)
+                except queue.Empty:
+                    if (select.select([self.connection], [], [], 0)[0]
+                            and _hung_up(self.connection)):
+                        return
+                    continue
+                if line is None:
+                    return
+                self.write(line)
+        except OSError:
+            pass        # the page went away
+        finally:
+            live.unsubscribe(reader)
+            self.server.reader_left(live)
+
+    def say(self, text):
+        body = text.encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/plain; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.end_headers()
+        self.wfile.write(body)
 
     def write(self, data):
         self.wfile.write(data)
@@ -384,13 +574,7 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
         if query:
             raise Refused(400, f'POST /demo/stop takes no parameter, not {query!r}')
         label = self.server.stop()
-        body = (f'stopped {label}\n' if label else 'no run was on\n').encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'text/plain; charset=utf-8')
-        self.send_header('Content-Length', str(len(body)))
-        self.send_header('Cache-Control', 'no-store')
-        self.end_headers()
-        self.wfile.write(body)
+        self.say(f'stopped {label}\n' if label else 'no run was on\n')
 
     def refuse(self, status, why):
         body = f'{status} {why}\n'.encode()

@@ -127,6 +127,7 @@ class _Watch(Observer):
 
     def before_poll(self, loop, timeout):
         self.polling = True
+        self.current = None
 
     def after_poll(self, loop, events):
         self.polling = False
@@ -134,9 +135,6 @@ class _Watch(Observer):
     def dispatching(self, loop, callback, source):
         self.current = callback
         self.ticks += 1
-
-    def dispatched(self, loop, callback):
-        self.current = None
 
 
 def _watch(loop):

@@ -307,7 +307,7 @@ class Hub(greenlet):
         if self.loop.running:
             self._refuse_inside_run(f"wait for {wait.target()}")
         if timeout is None:
-            if self.loop.observers:
+            if self.loop.observers and self.loop.hooks["switching"]:
                 return self._observed_switch(wait)
             return self.switch()
         if type(timeout) is not float or timeout != timeout:
@@ -320,7 +320,7 @@ class Hub(greenlet):
         timer.args = (wait, timeout)
         timer.rearm(self.loop.time() + timeout)
         try:
-            if self.loop.observers:
+            if self.loop.observers and self.loop.hooks["switching"]:
                 return self._observed_switch(wait)
             return self.switch()
         finally:
@@ -359,18 +359,18 @@ class Hub(greenlet):
             self.parked.discard(wait)
 
     def _switch_for(self, wait):
-        if self.loop.observers:
+        if self.loop.observers and self.loop.hooks["switching"]:
             return self._observed_switch(wait)
         return self.switch()
 
     def _observed_switch(self, wait):
         """Switch out, telling the observers it was suspended and resumed."""
-        loop, observers = self.loop, self.loop.observers
-        loop.tell(observers, "suspended", wait.microthread, wait)
+        loop = self.loop
+        loop.tell("suspended", wait.microthread, wait)
         try:
             return self.switch()
         finally:
-            loop.tell(observers, "resumed", wait.microthread)
+            loop.tell("resumed", wait.microthread)
 
     def _refuse_inside_run(self, what):
         raise RuntimeError(
@@ -441,7 +441,7 @@ class Microthread(greenlet):
         self._joiners = None      # a list once someone joins
         self._wait = None         # its Wait record, made at its first wait
         if hub.loop.observers:
-            hub.loop.tell(hub.loop.observers, "spawned", self)
+            hub.loop.tell("spawned", self)
         self._start = hub.loop.call_soon(self.switch)
 
     def __repr__(self):
@@ -460,7 +460,7 @@ class Microthread(greenlet):
     def run(self):
         self._start = None            # started: nothing left to cancel
         if self._hub.loop.observers:
-            self._hub.loop.tell(self._hub.loop.observers, "resumed", self)
+            self._hub.loop.tell("resumed", self)
         try:
             self._result = _call(self._fn, self._args, self._kwargs)
         except GreenletExit:
@@ -491,7 +491,7 @@ class Microthread(greenlet):
                 self._wait.timer.cancel()
             self._wait = None
         if self._hub.loop.observers:
-            self._hub.loop.tell(self._hub.loop.observers, "ended", self)
+            self._hub.loop.tell("ended", self)
         for waiter in self._joiners or ():
             self._hub.loop.call_soon(waiter)
         if self._joiners and self._error is not None and not isinstance(

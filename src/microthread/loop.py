@@ -106,6 +106,7 @@ import weakref
 
 from .checks import check_event, check_seconds
 from .names import name_of
+from .observer import hooks
 from .pollers import READ, WRITE, check_fd, make_poller
 
 __all__ = ["EventLoop", "FdWatch", "Handle", "Timer", "get_loop"]
@@ -267,6 +268,7 @@ class EventLoop:
         self.time = clock or time.monotonic  # deadlines are in its seconds
         self.lazy = lazy          # trim the kernel's interest lazily (below)
         self.observers = ()       # see microthread.observer; () costs a check
+        self.hooks = hooks(())    # event -> the observers' methods for it
         self._fds = {}            # fd -> FdWatch: its kernel mask, callbacks
         self._live = 0            # callbacks registered on all fds
         self._ready = collections.deque()   # Handles to run this tick
@@ -343,12 +345,14 @@ class EventLoop:
         """
         with self._observing:
             if observer not in self.observers:
+                self.hooks = hooks((*self.observers, observer))
                 self.observers = (*self.observers, observer)
 
     def unobserve(self, observer):
         with self._observing:
-            self.observers = tuple(o for o in self.observers
-                                   if o is not observer)
+            observers = tuple(o for o in self.observers if o is not observer)
+            self.hooks = hooks(observers)
+            self.observers = observers
 
     # -- the slide: registering callbacks --------------------------------
 
@@ -422,6 +426,10 @@ class EventLoop:
     def has_ready(self):
         """Whether calls wait in the ready queue (read by other threads)."""
         return bool(self._ready)
+
+    def ready_count(self):
+        """How many calls wait in the ready queue (the live hub view shows it)."""
+        return len(self._ready)
 
     def has_callbacks(self, fd, event):
         """Whether (fd, event) has a callback (a claim checks this per wait)."""
@@ -592,12 +600,11 @@ class EventLoop:
                           MAX_POLL_SECONDS)
         else:
             timeout = None
-        observers = self.observers
-        if not observers:
+        if not self.observers:
             return self._poll(timeout)
-        self.tell(observers, "before_poll", self, timeout)
+        self.tell("before_poll", self, timeout)
         events = self._poll(timeout)
-        self.tell(observers, "after_poll", self, events)
+        self.tell("after_poll", self, events)
         return events
 
     def _poll(self, timeout):
@@ -760,9 +767,17 @@ class EventLoop:
             self._report(callback, error)
 
     def _observed_call(self, callback, args):
-        """``_call``, with the observers told before and after."""
-        observers = self.observers
-        self.tell(observers, "dispatching", self, callback, self._source)
+        """``_call``, with the observers told before, and after if one asks.
+
+        The hot path of an observed loop: its own loop over the hooks, and
+        nothing at all for an event no observer overrides.
+        """
+        hooks = self.hooks
+        for hook in hooks["dispatching"]:
+            try:
+                hook(self, callback, self._source)
+            except Exception as error:
+                self._report(hook, error)
         try:
             if args:
                 callback(*args)
@@ -773,16 +788,18 @@ class EventLoop:
         except BaseException as error:
             self._report(callback, error)
         finally:
-            self.tell(observers, "dispatched", self, callback)
+            if hooks["dispatched"]:
+                self.tell("dispatched", self, callback)
 
-    def tell(self, observers, event, *args):
-        """Call ``event`` of each observer; one that raises is reported as a
-        callback is (``on_error``), and the others and the loop go on."""
-        for observer in observers:
+    def tell(self, event, *args):
+        """Call ``event`` of each observer that has it (microthread.observer's
+        EVENTS); one that raises is reported as a callback is (``on_error``),
+        and the others and the loop go on."""
+        for hook in self.hooks[event]:
             try:
-                getattr(observer, event)(*args)
+                hook(*args)
             except Exception as error:
-                self._report(getattr(observer, event), error)
+                self._report(hook, error)
 
     def _report(self, callback, error):
         """on_error, which must not kill the loop's hub: if it raises, both

@@ -7,7 +7,8 @@ observer on a loop with ``loop.observe(observer)``; ``loop.unobserve`` takes
 it off.  While a loop has no observer, each event site costs one check of
 ``loop.observers``, an empty tuple.
 
-Subclass ``Observer`` and override what you need; the others do nothing.
+Subclass ``Observer`` and override what you need; the others do nothing,
+and cost nothing: the loop calls only the methods a class overrides.
 Every method is called in the loop's OS thread, in the middle of its work,
 except ``stalled``, which the detector calls from its own thread: keep
 them short, and do not wait or switch in them.  An observer that raises
@@ -36,7 +37,7 @@ loop, the other observers and the microthreads go on.
  'napper waits for sleep(0)', 'napper ended']
 """
 
-__all__ = ["Observer"]
+__all__ = ["Observer", "EVENTS", "hooks"]
 
 
 class Observer:
@@ -80,3 +81,24 @@ class Observer:
     def stalled(self, report):
         """The detector saw the hub held too long (a detector.Report);
         called from the detector's OS thread."""
+
+
+EVENTS = ("before_poll", "after_poll", "dispatching", "dispatched", "spawned",
+          "resumed", "suspended", "ended", "stalled")
+
+
+def hooks(observers):
+    """{event: the bound methods to call for it}, of the observers that
+    override it: an event none of them overrides costs the loop no call.
+    ``"switching"`` holds those of suspended and resumed, which the hub
+    asks before it switches."""
+    table = {event: tuple(getattr(observer, event) for observer in observers
+                          if _overrides(observer, event))
+             for event in EVENTS}
+    table["switching"] = table["suspended"] + table["resumed"]
+    return table
+
+
+def _overrides(observer, event):
+    own = getattr(type(observer), event, None)
+    return own is not None and own is not getattr(Observer, event)

@@ -30,7 +30,7 @@ from bench.servers import available  # noqa: E402
 
 OURS_AND_ASYNCIO = ["green", "green-timeout", "callback", "threads",
                     "asyncio-streams", "asyncio-protocol", "green-eager",
-                    "greenlet-bare"]
+                    "green-observed", "greenlet-bare"]
 
 
 @pytest.fixture(scope="module")

@@ -477,7 +477,8 @@ def test_pictures_show_a_slide_and_the_console_opened_on_it(built_slides, tmp_pa
     assert described['console_counter'] == f'{number} / {len(deck)}'
     assert json.loads((tmp_path / present.PICTURES_JSON).read_text(encoding='utf-8')) == described
     assert described['sha256'] == {name: present.sha256(tmp_path / name)
-                                   for name in ('slide.png', 'console.png')}
+                                   for name in ('slide.png', 'console.png', 'live.png')}
+    assert '现场：运行中的 hub' in deck[described['live_slide'] - 1].title
     with Image.open(tmp_path / 'slide.png') as slide, Image.open(tmp_path / 'console.png') as console:
         assert slide.size == (720, 560)           # 0.8 of the design size
         assert console.size == (present.PICTURE_CONSOLE_VIEWPORT['width'],
@@ -494,7 +495,7 @@ def test_readme_pictures_are_of_this_deck(deck):
     assert described['console_counter'] == f'{number} / {len(deck)}', refresh
     assert squeeze(deck[number - 1].title) == squeeze(described['slide']['title']), refresh
     assert described['sha256'] == {name: present.sha256(docs / name)
-                                   for name in ('slide.png', 'console.png')}, refresh
+                                   for name in ('slide.png', 'console.png', 'live.png')}, refresh
 
 
 def test_screens_writes_a_png_per_slide_and_a_contact_sheet(built_slides, tmp_path, deck,

@@ -10,6 +10,7 @@ run real claims of the registry.
 """
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -331,3 +332,114 @@ def test_the_command_names_a_port_it_cannot_listen_on(deck, stage):
                            '--port', str(stage.port)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     assert done.stderr.strip() == f'cannot listen on 127.0.0.1:{stage.port}: Address already in use'
+
+
+# --- the live slide: python -m microthread.demos.live --------------------------
+
+LIVE_REQUESTS = [('POST', '/live/start'), ('POST', '/live/stop'), ('POST', '/live/block'),
+                 ('POST', '/live/unblock'), ('GET', '/live/metrics')]
+
+
+def live_lines(response):
+    """Each JSON line of GET /live/metrics, as it comes."""
+    assert response.status == 200, response.read()
+    while line := response.readline():
+        yield json.loads(line)
+
+
+def group_of(stage):
+    """The pids of the live program's process group: it and its load generator."""
+    pgid = stage.live.process.pid
+    members = []
+    for pid in (int(name) for name in os.listdir('/proc') if name.isdigit()):
+        try:
+            if os.getpgid(pid) == pgid and alive(pid):
+                members.append(pid)
+        except ProcessLookupError:
+            pass
+    return members
+
+
+def test_the_live_program_streams_its_metrics_and_obeys_block_and_unblock(stage):
+    assert send(stage, 'POST', '/live/start', from_deck(stage)).read() == b'started\n'
+    assert send(stage, 'POST', '/live/start', from_deck(stage)).read() == b'running already\n'
+    wait_until(lambda: len(group_of(stage)) == 2, 'the server and its load generator run')
+    pids = group_of(stage)
+    lines = live_lines(send(stage, 'GET', '/live/metrics', from_deck(stage)))
+    first = next(lines)
+    assert {'msgs_per_s', 'connections', 'ready', 'switches_per_s', 'blocking', 'detector',
+            'strip'} <= first.keys()
+    assert next(line for line in lines if line['msgs_per_s'] > 0)['blocking'] is False
+    assert send(stage, 'POST', '/live/block', from_deck(stage)).read() == b'blocked\n'
+    stalled = next(line for line in lines if line['detector'])
+    assert stalled['blocking'] is True
+    assert re.fullmatch(r'live\.py:\d+ in handle', stalled['detector']['where'])
+    assert send(stage, 'POST', '/live/unblock', from_deck(stage)).read() == b'unblocked\n'
+    assert next(line for line in lines if not line['blocking'])
+    assert send(stage, 'POST', '/live/stop', from_deck(stage)).read() == b'stopped\n'
+    assert len(list(lines)) <= 2           # the stream ends with the program
+    gone(pids)
+    assert stage.live is None
+
+
+@pytest.mark.parametrize('method, path', LIVE_REQUESTS)
+def test_a_live_request_without_the_token_header_is_refused(stage, method, path):
+    headers = from_deck(stage)
+    del headers['X-Deck-Token']
+    refused(send(stage, method, path, headers), 403, 'no X-Deck-Token header')
+    assert stage.live is None
+
+
+@pytest.mark.parametrize('method, path', LIVE_REQUESTS)
+def test_a_live_request_from_another_origin_is_refused(stage, method, path):
+    refused(send(stage, method, path, from_deck(stage, Origin='http://rebound.example')),
+            403, "Origin 'http://rebound.example' is not the deck's own")
+    assert stage.live is None
+
+
+def test_a_rebound_host_cannot_start_the_live_program(stage):
+    refused(send(stage, 'POST', '/live/start', from_deck(stage),
+                 host=f'rebound.example:{stage.port}'), 403, 'is not this server')
+    assert stage.live is None
+
+
+@pytest.mark.parametrize('method, path', [('POST', '/live/block'), ('POST', '/live/unblock'),
+                                          ('GET', '/live/metrics')])
+def test_a_live_order_before_start_is_refused(stage, method, path):
+    refused(send(stage, method, path, from_deck(stage)), 409,
+            'the live slide is not running (POST /live/start)')
+
+
+@pytest.mark.parametrize('method, path', [('POST', '/live/exec'), ('POST', '/live/'),
+                                          ('GET', '/live/start'), ('GET', '/live/metrics/x')])
+def test_only_the_live_slides_own_requests_are_served(stage, method, path):
+    refused(send(stage, method, path, from_deck(stage)), 404, 'no such request')
+    assert stage.live is None
+
+
+def test_a_live_order_takes_no_parameter_and_no_body(stage):
+    refused(send(stage, 'POST', '/live/start?connections=1000', from_deck(stage)), 400,
+            'takes no parameter', "'connections=1000'")
+    refused(send(stage, 'POST', '/live/start', from_deck(stage), body=b'block'), 400,
+            'takes no body')
+    assert stage.live is None
+
+
+def test_the_live_program_ends_soon_after_its_last_reader_goes(stage, monkeypatch):
+    monkeypatch.setattr(stage_module, 'LIVE_GRACE', 0.2)
+    send(stage, 'POST', '/live/start', from_deck(stage)).read()
+    wait_until(lambda: len(group_of(stage)) == 2, 'the server and its load generator run')
+    pids = group_of(stage)
+    response = send(stage, 'GET', '/live/metrics', from_deck(stage))
+    next(live_lines(response))
+    hang_up(response)
+    gone(pids)
+    wait_until(lambda: stage.live is None, 'the stage forgets the ended program')
+
+
+def test_closing_the_server_ends_the_live_program(deck):
+    with serving(deck) as stage:
+        send(stage, 'POST', '/live/start', from_deck(stage)).read()
+        wait_until(lambda: len(group_of(stage)) == 2, 'the server and its load generator run')
+        pids = group_of(stage)
+    gone(pids)

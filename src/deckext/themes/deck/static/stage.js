@@ -25,7 +25,7 @@
 (function () {
   'use strict';
 
-  var BUTTONS = 'button[data-demo], button[data-demo-counterfactual]';
+  var BUTTONS = 'button[data-demo], button[data-demo-counterfactual], button[data-live]';
   var MARKS = {running: '运行中', live: '现场', stopped: '已停止', refused: '被拒绝',
                failed: '出错'};
   var STOP_LABEL = '停止';
@@ -122,6 +122,10 @@
   function onClick(event) {
     var button = event.target.closest && event.target.closest(BUTTONS);
     if (!button || document.querySelector('section.slides.table')) return;
+    if (button.hasAttribute('data-live')) {
+      order(button.getAttribute('data-live'));
+      return;
+    }
     var again = run && run.button === button;
     stop(false).then(function () { if (!again) start(button); });
   }
@@ -139,6 +143,124 @@
       focused.blur();             // Enter must not press a button of a slide not shown
     }
     if (run && run.slide !== event.target) stop(true);
+    if (live && live.slide !== event.target) stopLive();
+    var hub = event.target.querySelector && event.target.querySelector('[data-live-hub]');
+    if (hub && !live) startLive(event.target, hub);
+  }
+
+  /* --- the live hub view (deckext.livehub) ------------------------------ */
+
+  var live = null;      // {slide, hub, abort, report}: the live slide's program is on
+  var LOOP_COLOUR = '#6b6b6b', BLOCKED_COLOUR = '#c0392b', INK = '#1a1a1a';
+  var WORKER_COLOURS = ['#1f63b5', '#d9730d', '#2e8b3a', '#8e44ad', '#c0392b'];
+  var LIVE_STATES = {starting: '启动中…', running: '现场运行中', blocking: '已阻塞：每个请求 time.sleep(0.5)',
+                     ended: '已结束', failed: '出错：'};
+
+  function liveState(hub, state, extra) {
+    hub.setAttribute('data-live-state', state);
+    hub.querySelector('[data-live-state-text]').textContent = LIVE_STATES[state] + (extra || '');
+  }
+
+  function startLive(slide, hub) {
+    var current = live = {slide: slide, hub: hub, abort: new AbortController(), report: ''};
+    liveState(hub, 'starting');
+    post('/live/start', current.abort.signal).then(function (response) {
+      if (!response.ok) throw new Error(response.status + ' ' + response.statusText);
+      return fetch('/live/metrics', {headers: {'X-Deck-Token': token}, cache: 'no-store',
+                                     signal: current.abort.signal});
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status + ' ' + response.statusText);
+      var reader = response.body.getReader(), decoder = new TextDecoder(), pending = '';
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) return;
+          pending += decoder.decode(chunk.value, {stream: true});
+          var lines = pending.split('\n');
+          pending = lines.pop();
+          if (lines.length) showLive(current, JSON.parse(lines[lines.length - 1]));
+          return pump();
+        });
+      }
+      return pump();
+    }).then(function () {
+      if (live === current) liveState(hub, 'ended');
+    }, function (error) {
+      if (!current.abort.signal.aborted) liveState(hub, 'failed', error.message);
+    }).then(resendToConsoles);
+  }
+
+  function stopLive() {
+    var current = live;
+    live = null;
+    current.abort.abort();
+    liveState(current.hub, 'ended');
+    return post('/live/stop').catch(function () {});
+  }
+
+  function order(word) {
+    if (live) post('/live/' + word).catch(function () {});
+  }
+
+  function showLive(current, data) {
+    var hub = current.hub;
+    liveState(hub, data.blocking ? 'blocking' : 'running');
+    hub.querySelectorAll('[data-metric]').forEach(function (element) {
+      var value = data[element.getAttribute('data-metric')];
+      element.textContent = typeof value === 'number' ? value.toLocaleString('en-US') : '—';
+    });
+    var stall = data.detector, report = '';
+    if (stall) {
+      report = '阻塞检测器：' + stall.culprit + ' 占住 hub 超过 ' + data.threshold +
+               ' 秒，卡在 ' + stall.where;
+    }
+    var box = hub.querySelector('[data-detector-report]');
+    if (report !== current.report) {
+      box.textContent = report;
+      current.report = report;
+    }
+    box.setAttribute('data-fresh', stall && stall.age < 1 ? 'yes' : 'no');
+    drawStrip(hub.querySelector('[data-live-strip]'), data);
+    resendToConsoles();
+  }
+
+  // The hub's latest ticks, drawn as deckext.timeline draws a run: a lane
+  // for the hub's poll in grey, one for the microthreads it resumes in
+  // colour; a run phase held past the detector's threshold is red, named
+  // by the detector's report.
+  function drawStrip(svg, data) {
+    var NS = 'http://www.w3.org/2000/svg', width = +svg.getAttribute('width');
+    var left = 80, plot = width - left - 10, lanes = {hub: 8, run: 40}, bar = 24;
+    var total = data.strip_ms || 1, culprit = data.detector && data.detector.age < 1 ?
+      data.detector.culprit.replace(/^<Microthread '(.*)' #(\d+)>$/, '$1 #$2') : '';
+    while (svg.lastChild && svg.lastChild.nodeName !== 'desc') svg.removeChild(svg.lastChild);
+    function add(name, attributes, text) {
+      var node = document.createElementNS(NS, name);
+      Object.keys(attributes).forEach(function (key) { node.setAttribute(key, attributes[key]); });
+      if (text) node.textContent = text;
+      svg.appendChild(node);
+      return node;
+    }
+    add('text', {x: left - 12, y: lanes.hub + 18, 'font-size': 18, 'text-anchor': 'end', fill: INK}, 'hub');
+    add('text', {x: left - 12, y: lanes.run + 18, 'font-size': 18, 'text-anchor': 'end', fill: INK}, '微线程');
+    data.strip.forEach(function (span) {
+      var start = span[0], length = span[1], polling = span[2] === null;
+      var held = !polling && length >= data.threshold * 1000;
+      add('rect', {x: left + start / total * plot, y: polling ? lanes.hub : lanes.run,
+                   width: Math.max(length / total * plot, 1), height: bar,
+                   fill: polling ? LOOP_COLOUR : held ? BLOCKED_COLOUR : WORKER_COLOURS[0],
+                   'data-ready': polling ? '' : span[2]});
+      if (held) {
+        add('text', {x: left + start / total * plot + 6, y: lanes.run + 18, 'font-size': 18,
+                     fill: '#fff', 'data-held': ''},
+            (culprit ? culprit + ' ' : '') + (length / 1000).toFixed(2) + ' 秒');
+      }
+    });
+    add('text', {x: width - 10, y: 88, 'font-size': 18, 'text-anchor': 'end', fill: '#444'},
+        '最近 ' + Math.ceil(data.strip.length / 2) + ' 轮，共 ' + formatMs(total));
+  }
+
+  function formatMs(ms) {
+    return ms >= 1000 ? (ms / 1000).toFixed(2) + ' 秒' : ms.toFixed(1) + ' 毫秒';
   }
 
   document.addEventListener('DOMContentLoaded', function () {
