@@ -229,13 +229,7 @@ class FdWatch:
         it is real, event gets a fresh list, so that a microthread that
         waits again from inside the dispatch waits for the next event.
         """
-        callbacks = self.readers if event == READ else self.callbacks(event)
-        if len(callbacks) == 1 and callbacks[0] == callback:
-            if event == READ:             # the usual: a wait's own callback
-                self.readers = []
-            else:
-                self.writers = []
-            return True
+        callbacks = self.callbacks(event)
         try:
             index = callbacks.index(callback)
         except ValueError:
@@ -379,9 +373,26 @@ class EventLoop:
     # -- closing an fd through the loop ----------------------------------
 
     def remove_callback(self, fd, event, callback):
-        """Remove one callback of (fd, event), leaving the others."""
+        """Remove one callback of (fd, event), leaving the others.
+
+        The usual call ends a wait: its callback is the only one, and the
+        list gets replaced (a dispatch walking it is undisturbed) without
+        a call to FdWatch.remove.
+        """
         watch = self._fds.get(fd)
-        if watch is not None and watch.remove(event, callback, self._walking):
+        if watch is None:
+            return
+        only = (watch.readers if event is READ else
+                watch.writers if event is WRITE else ())
+        if len(only) == 1 and only[0] == callback:    # the usual: a wait's own
+            if event is READ:
+                watch.readers = []
+            else:
+                watch.writers = []
+            self._live -= 1
+            if not self.lazy:
+                self._trim(watch, event)
+        elif watch.remove(event, callback, self._walking):
             self._live -= 1
             live = watch.readers if event == READ else watch.writers
             if live is self._walking:
