@@ -14,6 +14,31 @@ BUILD  := _build
 # checked (-n), and a fresh environment (-E) so no warning hides in a cache.
 STRICT := -W --keep-going -n -E
 
+# The edition: `make slides lang=en` builds the English one, from the
+# translations in locales/en/LC_MESSAGES, into _build/slides-en (and so for
+# html, pdf and screens); without lang, the Chinese source.  Not LANG: that
+# is the locale's own variable, which sphinx-build reads.
+lang   ?=
+EDITIONS := $(notdir $(wildcard locales/*))
+ifneq ($(strip $(lang)),)
+ifeq ($(filter $(lang),$(EDITIONS)),)
+$(error lang=$(lang) has no translation in locales/ (editions: zh_CN, the source; $(EDITIONS)))
+endif
+EDITION := -$(lang)
+LANGOPT := -D language=$(lang)
+endif
+
+# A locale the machine lacks (LANG=zh_CN.UTF-8 where only C.UTF-8 exists)
+# makes sphinx-build's setlocale fail with a traceback: fall back to one it
+# has, and say so once.
+LOCALE_TRY = $(PYTHON) -c 'import locale; locale.setlocale(locale.LC_ALL, "")' 2>/dev/null
+ifneq ($(shell $(LOCALE_TRY) && echo ok),ok)
+ASKED  := $(or $(LC_ALL),$(LC_CTYPE),$(LANG))
+FALLBACK := $(shell for l in C.UTF-8 en_US.UTF-8; do LC_ALL=$$l $(LOCALE_TRY) && echo $$l && break; done)
+$(info make: locale $(ASKED) is not installed here; using $(FALLBACK))
+export LC_ALL := $(FALLBACK)
+endif
+
 .DEFAULT_GOAL := help
 .PHONY: help slides html present test clean
 
@@ -26,11 +51,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-slides: $(STAMP) ## build the slides: _build/slides/index.html
-	$(SPHINX) -b slides . $(BUILD)/slides
+slides: $(STAMP) ## build the slides: _build/slides/index.html (lang=en: _build/slides-en)
+	$(SPHINX) -b slides $(LANGOPT) . $(BUILD)/slides$(EDITION)
 
-html: $(STAMP) ## build a readable handout: _build/html/index.html
-	$(SPHINX) -b html . $(BUILD)/html
+html: $(STAMP) ## build a readable handout: _build/html/index.html (lang=en too)
+	$(SPHINX) -b html $(LANGOPT) . $(BUILD)/html$(EDITION)
 
 # deckext.stage serves the built deck as http.server would, and runs the
 # claim of a slide with a live demo when its 运行 or 对照 button is pressed.
@@ -44,17 +69,17 @@ present: slides ## serve the slides on 127.0.0.1 (PORT=8000), demos live, until 
 # Only these trigger a live rebuild: the slides, src/ and the deck's two root files.
 LIVE_SOURCES := ^(?!$(realpath $(CURDIR))/(slides/|src/|conf\.py$$|index\.rst$$))
 
-pdf: slides ## PDF handout, a slide a page: _build/deck.pdf (NOTES=1: notes under each)
-	$(BIN)/python -m deckext.present pdf $(BUILD)/slides \
-	    $(BUILD)/deck$(if $(NOTES),-notes).pdf $(if $(NOTES),--notes)
+pdf: slides ## PDF handout, a slide a page: _build/deck.pdf (NOTES=1: notes under each; lang=en too)
+	$(BIN)/python -m deckext.present pdf $(BUILD)/slides$(EDITION) \
+	    $(BUILD)/deck$(EDITION)$(if $(NOTES),-notes).pdf $(if $(NOTES),--notes)
 
 live: $(STAMP) ## serve the slides on 127.0.0.1 (PORT), rebuilt and reloaded on edit
 	$(BIN)/sphinx-autobuild -b slides -E --host 127.0.0.1 --port $(PORT) \
 	    --re-ignore '$(LIVE_SOURCES)' --re-ignore '__pycache__|\.pyc$$' \
 	    . $(BUILD)/live
 
-screens: slides ## a PNG of every slide and a contact sheet: _build/screens/
-	$(BIN)/python -m deckext.present screens $(BUILD)/slides $(BUILD)/screens
+screens: slides ## a PNG of every slide and a contact sheet: _build/screens/ (lang=en too)
+	$(BIN)/python -m deckext.present screens $(BUILD)/slides$(EDITION) $(BUILD)/screens$(EDITION)
 
 # The README's pictures, of the deck as it is: run after a change of slides
 # (tests/deck/test_deck_present.py fails until then).  SLIDE="title" picks
@@ -63,10 +88,11 @@ screens: slides ## a PNG of every slide and a contact sheet: _build/screens/
 pictures: slides ## the README's docs/slide.png, docs/console.png and docs/pictures.json
 	$(BIN)/python -m deckext.present pictures $(BUILD)/slides docs $(if $(SLIDE),--slide "$(SLIDE)")
 
-test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides build
+test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides builds (both editions)
 	$(BIN)/python -m pytest -rs --cov=microthread --cov-report=term-missing:skip-covered
 	$(SPHINX) -b doctest $(STRICT) . $(BUILD)/doctest
 	$(SPHINX) -b slides $(STRICT) . $(BUILD)/slides
+	$(SPHINX) -b slides $(STRICT) -D language=en . $(BUILD)/slides-en
 
 .PHONY: fuzz
 fuzz: $(STAMP) ## model-check the loop at length: 10,000+ random rule steps a backend
@@ -80,6 +106,14 @@ $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 .PHONY: bench
 bench: $(VENV)/.bench-installed ## measure (~15 min): slides/data/bench.json
 	$(BIN)/python -m bench --out slides/data/bench.json
+
+# The translation workflow: after a change to the Chinese text, this brings
+# its new and changed messages into locales/en/LC_MESSAGES/index.po, to be
+# translated in the same commit (make test fails on an untranslated one).
+.PHONY: gettext
+gettext: $(STAMP) ## update locales/*/LC_MESSAGES from the Chinese text, for translating
+	$(SPHINX) -q -b gettext . $(BUILD)/gettext
+	$(BIN)/sphinx-intl update -p $(BUILD)/gettext -d locales $(foreach l,$(EDITIONS),-l $(l))
 
 clean: ## remove built output (keeps .venv)
 	rm -rf $(BUILD)

@@ -9,6 +9,13 @@ deck is one page that the arrow keys walk through.
 project = '进程、线程、微线程和事件驱动'
 html_title = project
 language = 'zh_CN'
+# The English edition: the Chinese .rst stays the source; its translations
+# are gettext catalogues in locales/en/LC_MESSAGES (make slides lang=en).
+locale_dirs = ['locales/']
+gettext_compact = False
+gettext_uuid = False
+gettext_last_translator = 'the deck'
+gettext_language_team = 'the deck'
 
 extensions = [
     'deckext',            # hieroglyph on current Sphinx, code guard, theme
