@@ -25,11 +25,6 @@ from microthread import READ, WRITE, spawn, wait_fd
 from microthread.loop import EventLoop, current_loop, get_loop, set_loop
 
 
-def median_ns(run, count, repeats):
-    """Median over ``repeats`` of run(count)'s seconds, per op, in ns."""
-    return statistics.median(run(count) for _ in range(repeats)) / count * 1e9
-
-
 def timed(stmt, setup="pass", scope=None):
     """A run(count) over timeit: seconds for count executions of stmt."""
     timer = timeit.Timer(stmt, setup, globals=scope)
@@ -281,14 +276,22 @@ MEASURES = {
 
 
 def measure(scale=1.0, repeats=7, only=None):
-    """Every micro-cost in ns/op: {key: median}."""
-    results = {}
-    for key, (_, _, run, count) in MEASURES.items():
-        if only is not None and key not in only:
-            continue
-        results[key] = round(median_ns(run, max(2, int(count * scale)),
-                                       repeats), 1)
-    return results
+    """Every micro-cost in ns/op: {key: median of its repeats}.
+
+    The repeats interleave, every measure once a round, as the echo's do:
+    a slow minute of this shared machine falls on all of them alike, and
+    two costs a slide compares (wait_fd, lazy and eager, which differ by
+    two system calls in a round trip of thirty function calls) are
+    measured side by side, not minutes apart.
+    """
+    keys = [key for key in MEASURES if only is None or key in only]
+    samples = {key: [] for key in keys}
+    for _ in range(repeats):
+        for key in keys:
+            _, _, run, count = MEASURES[key]
+            count = max(2, int(count * scale))
+            samples[key].append(run(count) / count * 1e9)
+    return {key: round(statistics.median(samples[key]), 1) for key in keys}
 
 
 def labels():

@@ -107,24 +107,35 @@ def number(value, ratio=False):
 TENTHS = '一二三四五六七八九'
 
 
-def spoken_ratio(value):
-    """A ratio as a sentence read aloud says it: "10 倍", "1.2 倍", "约七成".
+# The same words in the English edition: "1.2 times", "about 70%".
+RATIO_WORDS = {
+    'zh': {'times': '{} 倍', 'none': '不到一成', 'nearly': '九成多',
+           'half': '约一半', 'about': lambda tenths: f'约{TENTHS[tenths - 1]}成'},
+    'en': {'times': '{} times', 'none': 'less than a tenth', 'nearly': 'over 90%',
+           'half': 'about half', 'about': lambda tenths: f'about {tenths}0%'},
+}
+
+
+def spoken_ratio(value, language='zh_CN'):
+    """A ratio as a sentence read aloud says it: "10 倍", "1.2 倍", "约七成"
+    (in English: "10 times", "1.2 times", "about 70%").
 
     At least 1: two significant digits and 倍.  Below 1: rounded to tenths,
     in 成 (约一半 for one half); what rounds to 1 is 九成多, and what rounds
     to 0 is 不到一成, so the words never contradict the side of 1 it is on.
     """
+    words = RATIO_WORDS['en' if (language or '').startswith('en') else 'zh']
     if value >= 1:
         digits = 1 - math.floor(math.log10(value))
         if round(value, digits) >= 10 ** (2 - digits):   # 9.96 -> 10, not 10.0
             digits -= 1
-        return f'{round(value, digits):.{max(digits, 0)}f} 倍'
+        return words['times'].format(f'{round(value, digits):.{max(digits, 0)}f}')
     tenths = math.floor(value * 10 + 0.5)
     if tenths == 0:
-        return '不到一成'
+        return words['none']
     if tenths == 10:
-        return '九成多'
-    return '约一半' if tenths == 5 else f'约{TENTHS[tenths - 1]}成'
+        return words['nearly']
+    return words['half'] if tenths == 5 else words['about'](tenths)
 
 
 def render_value(data, text):
@@ -170,7 +181,7 @@ class Expression:
         except ZeroDivisionError:
             raise BenchDataError(f'{self.text!r} divides by zero') from None
 
-    def render(self, data):
+    def render(self, data, language='zh_CN'):
         """The value as a sentence says it: a ratio (a quotient, or a
         ``vs_*`` key) in words read aloud, "3.2 倍" or "约七成"."""
         value = self.value(data)
@@ -181,7 +192,7 @@ class Expression:
         if value < 0:
             raise BenchDataError(f'{self.text!r} is {number(value)}: a ratio below '
                                  'zero cannot be said as a multiple')
-        return spoken_ratio(value)
+        return spoken_ratio(value, language)
 
     def compares(self):
         return all(isinstance(part, ast.Compare) for part in self._parts())
@@ -252,12 +263,12 @@ def parse_claim(text):
     return text[:opening].rstrip(), text[opening + 1:-1].strip()
 
 
-def render_claim(data, text):
+def render_claim(data, text, language='zh_CN'):
     """(the sentence with its values, None or why the data contradicts it)."""
     sentence, condition = parse_claim(text)
 
     def value(match):
-        words = Expression(match.group(2)).render(data)
+        words = Expression(match.group(2)).render(data, language)
         # "的 {x}" is "的 1.2 倍" but "的约七成": no space before CJK
         return words if words[0] > '\u2e7f' else match.group(1) + words
     rendered = PLACEHOLDER.sub(value, sentence)
@@ -293,7 +304,7 @@ class BenchClaimRole(SphinxRole):
     def run(self):
         self.env.note_dependency(self.config.bench_data)
         try:
-            text, false = render_claim(load(self.env), self.text)
+            text, false = render_claim(load(self.env), self.text, self.config.language)
         except BenchDataError as error:
             logger.error('bench-claim: %s', error, location=self.get_location())
             return [nodes.inline(self.rawtext, '?', classes=['bench'])], []

@@ -78,6 +78,21 @@ def test_a_ratio_in_a_claim_reads_aloud_in_chinese(ratio, words):
     assert numbers.spoken_ratio(ratio) == words
 
 
+@pytest.mark.parametrize("ratio, words", [
+    (9.96, "10 times"), (1.234, "1.2 times"), (0.74, "about 70%"), (0.5, "about half"),
+    (0.97, "over 90%"), (0.03, "less than a tenth"),
+])
+def test_a_ratio_in_a_claim_of_the_english_edition_reads_aloud_in_english(ratio, words):
+    assert numbers.spoken_ratio(ratio, "en") == words
+
+
+def test_an_english_claim_keeps_its_space_before_a_ratio():
+    text, _ = numbers.render_claim(
+        DATA, "a system call takes {micro.getppid_ns / micro.function_call_ns} as long "
+              "<micro.getppid_ns > micro.function_call_ns>", "en")
+    assert text == "a system call takes 9.9 times as long"
+
+
 def test_a_ratio_below_one_follows_its_words_without_a_space():
     text, _ = numbers.render_claim(
         DATA, "调用是系统调用的 {micro.function_call_ns / micro.getppid_ns}，"
@@ -242,7 +257,7 @@ def build(tmp_path, body, data=DATA, strict=True):
     this tree."""
     (tmp_path / "data.json").write_text(json.dumps(data), encoding="utf-8")
     (tmp_path / "conf.py").write_text(
-        "extensions = ['deckext']\nbench_data = 'data.json'\n"
+        "extensions = ['deckext']\nbench_data = 'data.json'\nlanguage = 'zh_CN'\n"
         f"bench_code_root = {str(ROOT)!r}\nexclude_patterns = ['_build']\n")
     (tmp_path / "index.rst").write_text("Numbers\n=======\n\n" + body,
                                         encoding="utf-8")
