@@ -601,6 +601,23 @@ def test_blocking_detector_reports_the_main_greenlet_starving_others():
     assert ran == [True]
 
 
+def test_main_at_work_after_blocked_forever_is_not_a_stall():
+    """The hub hands the thread back outside any callback: the last
+    callback it ran holds nothing, and nothing waits to run."""
+    reports = []
+    detector.enable(0.05, reports.append)
+    try:
+        get_hub()
+        detector.attach(get_loop())
+        spawn(lambda: None).join()
+        with pytest.raises(BlockedForever):
+            Event().wait()
+        time.sleep(0.3)                  # main works on, without the hub
+    finally:
+        detector.disable()
+    assert reports == []
+
+
 def test_an_idle_main_greenlet_with_nothing_ready_is_not_reported():
     reports = []
     detector.enable(0.05, reports.append)

@@ -51,12 +51,27 @@ def test_a_report_line_is_json_with_the_slides_metrics():
 
 
 def test_orders_on_stdin_block_unblock_and_stop():
-    controls, stopped = live.Controls(), []
-    live.read_orders(io.StringIO("block\n"), controls, lambda: stopped.append(True))
-    assert controls.blocking and stopped == [True]       # the end of stdin stops
-    live.read_orders(io.StringIO("unblock\nstop\nblock\n"), controls,
-                     lambda: stopped.append(True))
-    assert not controls.blocking                          # nothing after stop
+    controls, stopped, seen = live.Controls(), [], []
+
+    def orders():
+        yield "block\n"
+        seen.append(controls.blocking)
+        yield "unblock\n"
+        seen.append(controls.blocking)
+        yield "block\n"
+        seen.append(controls.blocking)
+        yield "stop\n"
+        seen.append("read on after stop")
+
+    live.read_orders(orders(), controls, lambda: stopped.append(controls.blocking))
+    assert seen == [True, False, True]
+    assert stopped == [False]       # stopping unblocks first: no stop waits behind a sleep
+
+
+def test_the_end_of_the_orders_stops():
+    stopped = []
+    live.read_orders(io.StringIO("block\n"), live.Controls(), lambda: stopped.append(True))
+    assert stopped == [True]
 
 
 def test_bad_arguments_are_refused_in_one_line():

@@ -194,6 +194,7 @@ class Live:
             stdout=subprocess.PIPE, start_new_session=True,
             env={**os.environ, 'PYTHONUNBUFFERED': '1'})
         self.readers = []
+        self.claims = 0                   # starts and reads that wanted it
         self.ended = False
         self._lock = threading.Lock()     # readers, ended, the reaping
         self._reaped = False
@@ -212,6 +213,7 @@ class Live:
         """A queue that gets each line from now on, then None at the end."""
         reader = queue.Queue()
         with self._lock:
+            self.claims += 1
             if self.ended:
                 reader.put(None)
             else:
@@ -329,12 +331,19 @@ class Stage(http.server.ThreadingHTTPServer):
             return label
 
     def start_live(self):
-        """The live slide's program: the one that is on, or a new one."""
+        """The live slide's program: the one that is on, or a new one.
+
+        Either way it ends unless somebody reads it soon: a page that asked
+        for it and went away before reading leaves nobody watching.
+        """
         with self._lock:
-            if self.live is None or self.live.ended:
+            started = self.live is None or self.live.ended
+            if started:
                 self.live = Live(self.live_command, self.live_time_limit)
-                return self.live, True
-            return self.live, False
+            live = self.live
+            live.claims += 1
+        self.end_if_unread(live)
+        return live, started
 
     def running_live(self):
         with self._lock:
@@ -349,15 +358,19 @@ class Stage(http.server.ThreadingHTTPServer):
             live.stop()
         return live is not None
 
-    def reader_left(self, live):
-        """A page stopped reading: if none reads again soon (a reload does),
-        nobody watches the live program, and it ends."""
-        def end_if_unread():
-            with self._lock:
-                unread = self.live is live and not live.readers
-            if unread:
-                self.stop_live()
-        timer = threading.Timer(LIVE_GRACE, end_if_unread)
+    def end_if_unread(self, live):
+        """In LIVE_GRACE seconds, end live unless it is read then or was
+        claimed again meanwhile (a reload starts and reads it again)."""
+        with self._lock:
+            claims = live.claims
+
+        def end():
+            with self._lock:        # the check and the taking are one step
+                if self.live is not live or live.readers or live.claims != claims:
+                    return
+                self.live = None
+            live.stop()
+        timer = threading.Timer(LIVE_GRACE, end)
         timer.daemon = True
         timer.start()
 
@@ -538,8 +551,8 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
             raise Refused(404, f'no such request: GET {self.path} (GET /live/metrics)')
         live = self.server.running_live()
         reader = live.subscribe()
-        self.start_stream('application/x-ndjson; charset=utf-8')
         try:
+            self.start_stream('application/x-ndjson; charset=utf-8')
             while True:
                 try:
                     line = reader.get(timeout=TICK)
@@ -555,7 +568,7 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
             pass        # the page went away
         finally:
             live.unsubscribe(reader)
-            self.server.reader_left(live)
+            self.server.end_if_unread(live)    # a reload reads it again soon
 
     def say(self, text):
         body = text.encode()

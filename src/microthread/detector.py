@@ -136,6 +136,12 @@ class _Watch(Observer):
         self.current = callback
         self.ticks += 1
 
+    # No ``dispatched``: a call per callback to learn what the next
+    # dispatch, the next poll or the hub's handing back tells anyway.
+
+    def handing_back(self, loop, error):
+        self.current = None
+
 
 def _watch(loop):
     if loop not in _watches:

@@ -227,12 +227,19 @@ class Hub(greenlet):
         loop = self.loop
         while True:
             if loop.idle_forever():
-                self.parent.throw(BlockedForever(self.describe_blocked()))
+                self._hand_back(BlockedForever(self.describe_blocked()))
                 continue
             try:
                 loop.run_once()
             except (KeyboardInterrupt, SystemExit) as error:
-                self.parent.throw(error)     # the hub itself lives on
+                self._hand_back(error)       # the hub itself lives on
+
+    def _hand_back(self, error):
+        """Raise error in the main greenlet, outside any callback: the
+        observers hear that no callback runs now (the detector's too)."""
+        if self.loop.observers:
+            self.loop.tell("handing_back", self.loop, error)
+        self.parent.throw(error)
 
     def wait_of(self, microthread):
         """microthread's Wait record, made at its first wait.

@@ -61,6 +61,12 @@ class Observer:
     def dispatched(self, loop, callback):
         """callback returned, or raised (the loop reports that itself)."""
 
+    def handing_back(self, loop, error):
+        """The hub gives the OS thread to the main greenlet outside any
+        callback, raising error there: BlockedForever (nothing can ever
+        run) or an exit (Ctrl-C).  No callback runs from now until the next
+        dispatch or poll."""
+
     # -- the hub: each microthread's life ---------------------------------
 
     def spawned(self, microthread):
@@ -83,8 +89,8 @@ class Observer:
         called from the detector's OS thread."""
 
 
-EVENTS = ("before_poll", "after_poll", "dispatching", "dispatched", "spawned",
-          "resumed", "suspended", "ended", "stalled")
+EVENTS = ("before_poll", "after_poll", "dispatching", "dispatched",
+          "handing_back", "spawned", "resumed", "suspended", "ended", "stalled")
 
 
 def hooks(observers):

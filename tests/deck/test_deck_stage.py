@@ -428,13 +428,22 @@ def test_a_live_order_takes_no_parameter_and_no_body(stage):
 def test_the_live_program_ends_soon_after_its_last_reader_goes(stage, monkeypatch):
     monkeypatch.setattr(stage_module, 'LIVE_GRACE', 0.2)
     send(stage, 'POST', '/live/start', from_deck(stage)).read()
-    wait_until(lambda: len(group_of(stage)) == 2, 'the server and its load generator run')
-    pids = group_of(stage)
     response = send(stage, 'GET', '/live/metrics', from_deck(stage))
     next(live_lines(response))
+    wait_until(lambda: len(group_of(stage)) == 2, 'the server and its load generator run')
+    pids = group_of(stage)
     hang_up(response)
     gone(pids)
     wait_until(lambda: stage.live is None, 'the stage forgets the ended program')
+
+
+def test_a_live_program_nobody_reads_ends_after_the_grace(stage, monkeypatch):
+    """A page that asked for it and went away before reading it."""
+    monkeypatch.setattr(stage_module, 'LIVE_GRACE', 1.0)
+    send(stage, 'POST', '/live/start', from_deck(stage)).read()
+    pgid = stage.live.process.pid
+    wait_until(lambda: stage.live is None, 'the unread program ends')
+    gone([pgid])
 
 
 def test_closing_the_server_ends_the_live_program(deck):

@@ -189,6 +189,7 @@ def read_orders(stream, controls, stop):
         elif order:
             print(f"live: unknown order {order!r} (block, unblock, stop)",
                   file=sys.stderr, flush=True)
+    controls.blocking = False     # else the stop waits behind blocked ticks
     stop()
 
 

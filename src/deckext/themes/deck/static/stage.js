@@ -151,6 +151,7 @@
   /* --- the live hub view (deckext.livehub) ------------------------------ */
 
   var live = null;      // {slide, hub, abort, report}: the live slide's program is on
+  var liveStopped = Promise.resolve();   // the last POST /live/stop, answered
   var LOOP_COLOUR = '#6b6b6b', BLOCKED_COLOUR = '#c0392b', INK = '#1a1a1a';
   var WORKER_COLOURS = ['#1f63b5', '#d9730d', '#2e8b3a', '#8e44ad', '#c0392b'];
   var LIVE_STATES = {starting: '启动中…', running: '现场运行中', blocking: '已阻塞：每个请求 time.sleep(0.5)',
@@ -164,7 +165,10 @@
   function startLive(slide, hub) {
     var current = live = {slide: slide, hub: hub, abort: new AbortController(), report: ''};
     liveState(hub, 'starting');
-    post('/live/start', current.abort.signal).then(function (response) {
+    // After the last stop is answered: a start served first would be stopped.
+    liveStopped.then(function () {
+      return post('/live/start', current.abort.signal);
+    }).then(function (response) {
       if (!response.ok) throw new Error(response.status + ' ' + response.statusText);
       return fetch('/live/metrics', {headers: {'X-Deck-Token': token}, cache: 'no-store',
                                      signal: current.abort.signal});
@@ -194,7 +198,8 @@
     live = null;
     current.abort.abort();
     liveState(current.hub, 'ended');
-    return post('/live/stop').catch(function () {});
+    liveStopped = post('/live/stop').catch(function () {});
+    return liveStopped;
   }
 
   function order(word) {
