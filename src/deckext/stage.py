@@ -163,11 +163,18 @@ class Run:
         self.process.stdout.close()
 
     def _kill_group(self):
-        # Before the claim is reaped its pid, which is the group's id, cannot
-        # be reused, so this signal reaches only what the claim started.
         if not self._reaped:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            kill_group(self.process)
+
+
+def kill_group(process):
+    """SIGKILL process's whole group; call it only before process is reaped.
+
+    Until then its pid, which is the group's id, cannot be reused, so the
+    signal reaches only what process started.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _hung_up(sock):
@@ -238,8 +245,7 @@ class Live:
         """Kill the whole group and reap the program; readers hear the end."""
         with self._lock:
             if not self._reaped:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
+                kill_group(self.process)
                 self.process.wait()
                 self._reaped = True
             self.ended = True

@@ -2,6 +2,7 @@
 demo's command, and whether a process is still there."""
 
 import contextlib
+import os
 import re
 import sys
 import threading
@@ -37,6 +38,18 @@ def alive(pid):
     except (FileNotFoundError, ProcessLookupError):   # gone before, or while, read
         return False
     return stat[stat.rindex(')') + 2] != 'Z'
+
+
+def group_members(pgid):
+    """The pids of the running processes in process group pgid."""
+    members = []
+    for pid in (int(name) for name in os.listdir('/proc') if name.isdigit()):
+        try:
+            if os.getpgid(pid) == pgid and alive(pid):
+                members.append(pid)
+        except ProcessLookupError:
+            pass                          # gone while we looked
+    return members
 
 
 def wait_until(condition, what, bound=BOUND):

@@ -9,13 +9,11 @@ slide: the program and its load generator are gone.  The page's requests
 stay on 127.0.0.1 and it logs no error (open_deck's watch).
 """
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
-from stage_support import alive, serving, wait_until
+from stage_support import group_members, serving, wait_until
 from test_deck_browser import CURRENT_SLIDE_SETTLED
 from test_deck_present import open_deck  # noqa: F401 (fixture)
 
@@ -55,19 +53,6 @@ def wait_for_rate(page, test, what):
           const value = parseFloat(text.replace(/,/g, ''));
           return !isNaN(value) && ({test})(value);
         }}''', timeout=10_000)
-
-
-def group_members(pgid):
-    """The pids of the live processes in process group pgid."""
-    members = []
-    for entry in Path('/proc').iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == pgid and alive(int(entry.name)):
-                    members.append(int(entry.name))
-            except ProcessLookupError:
-                pass
-    return members
 
 
 def test_the_live_slide_shows_the_hub_stall_and_recover(open_deck, stage):  # noqa: F811

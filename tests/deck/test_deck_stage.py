@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 
 from deckext import stage as stage_module
-from stage_support import FAKE_DEMO, PIDS, alive, serving, wait_until
+from stage_support import FAKE_DEMO, PIDS, alive, group_members, serving, wait_until
 
 PAGE = '<!DOCTYPE html>\n<html><head><title>deck</title></head><body>slides</body></html>\n'
 
@@ -349,15 +349,7 @@ def live_lines(response):
 
 def group_of(stage):
     """The pids of the live program's process group: it and its load generator."""
-    pgid = stage.live.process.pid
-    members = []
-    for pid in (int(name) for name in os.listdir('/proc') if name.isdigit()):
-        try:
-            if os.getpgid(pid) == pgid and alive(pid):
-                members.append(pid)
-        except ProcessLookupError:
-            pass
-    return members
+    return group_members(stage.live.process.pid)
 
 
 def test_the_live_program_streams_its_metrics_and_obeys_block_and_unblock(stage):
