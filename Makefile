@@ -59,8 +59,12 @@ html: $(STAMP) ## build a readable handout: _build/html/index.html (lang=en too)
 
 # deckext.stage serves the built deck as http.server would, and runs the
 # claim of a slide with a live demo when its 运行 or 对照 button is pressed.
-present: slides ## serve the slides on 127.0.0.1 (PORT=8000), demos live, until Ctrl-C
-	$(BIN)/python -m deckext.stage $(BUILD)/slides --port $(PORT)
+# Both editions are served, the Chinese at / (and /slides/), the English at
+# /slides-en/: the key l, or the console's button, switches to the same slide
+# in the other language.
+present: slides ## serve both editions on 127.0.0.1 (PORT=8000), demos live, until Ctrl-C
+	$(foreach l,$(EDITIONS),$(SPHINX) -q -b slides -D language=$(l) . $(BUILD)/slides-$(l) &&) true
+	$(BIN)/python -m deckext.stage $(BUILD)/slides $(foreach l,$(EDITIONS),$(BUILD)/slides-$(l)) --port $(PORT)
 
 # Presenting off the screen and while writing: deckext.present drives
 # Debian's headless Chromium over the built deck; sphinx-autobuild rebuilds
@@ -108,11 +112,13 @@ bench: $(VENV)/.bench-installed ## measure (~15 min): slides/data/bench.json
 	$(BIN)/python -m bench --out slides/data/bench.json
 
 # The translation workflow: after a change to the Chinese text, this brings
-# its new and changed messages into locales/en/LC_MESSAGES/index.po, to be
+# its new and changed messages into locales/en/LC_MESSAGES/index.po (the
+# slides) and deck.po (the words deckext writes: deckext.words), to be
 # translated in the same commit (make test fails on an untranslated one).
 .PHONY: gettext
 gettext: $(STAMP) ## update locales/*/LC_MESSAGES from the Chinese text, for translating
 	$(SPHINX) -q -b gettext . $(BUILD)/gettext
+	$(BIN)/python -m deckext.words $(BUILD)/gettext
 	$(BIN)/sphinx-intl update -p $(BUILD)/gettext -d locales $(foreach l,$(EDITIONS),-l $(l))
 
 clean: ## remove built output (keeps .venv)

@@ -6,7 +6,9 @@ title slide and includes the parts of the talk from slides/, so the whole
 deck is one page that the arrow keys walk through.
 """
 
-project = '进程、线程、微线程和事件驱动'
+from deckext.words import N_
+
+project = N_('进程、线程、微线程和事件驱动')   # a word of deck.po too
 html_title = project
 language = 'zh_CN'
 # The English edition: the Chinese .rst stays the source; its translations
@@ -41,13 +43,14 @@ highlight_language = 'python3'
 # in the slides and in the comments and docstrings of the code they show.
 deck_lint = True
 
-# deckext.talk: the parts of the talk, listed on 提纲 and on each divider.
+# deckext.talk: the parts of the talk, listed on 提纲 and on each divider;
+# N_ marks them for the English edition's deck.po (deckext.words).
 deck_parts = [
-    '内核怎样调度进程和线程',
-    '用户级线程和它的调度',
-    '用户级的事件驱动',
-    '同一个 sendall 的三种写法',
-    '线程安全与切换点',
+    N_('内核怎样调度进程和线程'),
+    N_('用户级线程和它的调度'),
+    N_('用户级的事件驱动'),
+    N_('同一个 sendall 的三种写法'),
+    N_('线程安全与切换点'),
 ]
 
 # The talk's own styles (agenda, dividers, the closing table), on top of the theme.

@@ -27,8 +27,10 @@ PACKAGES = [ROOT / "src" / "microthread", ROOT / "src" / "deckext",
 
 
 def private(name):
-    return name.startswith("_") and not (name.startswith("__")
-                                         and name.endswith("__"))
+    """_name, but not a dunder, nor ``_`` alone: a throwaway, and the
+    translation call of gettext's convention (deckext.words)."""
+    return name.startswith("_") and name != "_" and not (
+        name.startswith("__") and name.endswith("__"))
 
 
 class Module:

@@ -2,10 +2,13 @@
 
 ``extensions = ['deckext']`` in conf.py loads all of them:
 
+* :mod:`deckext.words` -- the words the extensions write, in the edition's
+  language (``locales/<lang>/LC_MESSAGES/deck.po``);
 * :mod:`deckext.compat` -- hieroglyph 2.1.0 on current Sphinx;
 * :mod:`deckext.codeguard` -- every code block on a slide is real, tested
   code from ``src/`` and fits the slide;
 * :mod:`deckext.theme` -- the offline, CJK-ready slide theme;
+* :mod:`deckext.figures` -- a drawing inline, in the edition's language;
 * :mod:`deckext.numbers` -- benchmark numbers from ``slides/data/bench.json``
   as inline values, tables and SVG charts;
 * :mod:`deckext.lint` -- the slides' Chinese: spacing, full-width
@@ -16,7 +19,7 @@
 
 
 def setup(app):
-    for name in ('compat', 'codeguard', 'theme', 'numbers'):
+    for name in ('words', 'compat', 'codeguard', 'theme', 'figures', 'numbers'):
         app.setup_extension(f'deckext.{name}')
     app.setup_extension('deckext.timeline')
     app.setup_extension('deckext.lint')

@@ -37,14 +37,14 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .fingerprint import code_digest, import_closure
-from .stage import Run, claim_command, registry
+from .stage import Run, claim_command, demo_language, registry
+from .words import N_, P_, _, language
 
 logger = logging.getLogger(__name__)
 
 CACHE = Path('_build') / 'live-demos'      # under the project's root
 EXPECTED = {False: (0, 3), True: (1, 3)}   # exit statuses of a run, of a counterfactual
-RUN, COUNTERFACTUAL = '运行', '对照'          # the buttons
-RECORDED = '录制'                            # the mark on a recording
+RECORDED = N_('录制')                        # the mark on a recording
 
 
 class live_demo(nodes.General, nodes.Element):
@@ -59,11 +59,11 @@ class LiveDemo(SphinxDirective):
 
     def run(self):
         name = self.arguments[0]
-        claims = registry()
+        claims = registry(demo_language(language()))
         if name not in claims:
             raise self.error(f'live-demo: no claim named {name!r} in microthread.demos.claims '
                              f'(python -m microthread.demos list: {", ".join(claims)})')
-        root, files, _ = claims_source()
+        root, files, _digest = claims_source()
         for path in files:
             self.env.note_dependency(str(root / path))
         node = live_demo(name=name, without=claims[name])
@@ -90,23 +90,25 @@ def claims_source(demos=None):
     return _source[stamp]
 
 
-def recording_key(name, counterfactual):
-    facts = [name, str(counterfactual), claims_source()[2], sys.version,
+def recording_key(name, counterfactual, language='zh'):
+    facts = [name, str(counterfactual), language, claims_source()[2], sys.version,
              'root' if os.geteuid() == 0 else 'not root']
     return hashlib.sha256('\0'.join(facts).encode()).hexdigest()
 
 
-def recording(root, name, counterfactual=False):
-    """{'status', 'output'} of claim name's run (or its counterfactual's),
-    from the cache under root while its key holds, else run now."""
-    key = recording_key(name, counterfactual)
-    path = Path(root) / CACHE / f'{name}{"--counterfactual" if counterfactual else ""}.json'
+def recording(root, name, counterfactual=False, language='zh'):
+    """{'status', 'output'} of claim name's run (or its counterfactual's)
+    in language, from the cache under root while its key holds, else run now."""
+    key = recording_key(name, counterfactual, language)
+    world = f'{name}{"--counterfactual" if counterfactual else ""}'
+    path = Path(root) / CACHE / f'{world}{"" if language == "zh" else "." + language}.json'
     with contextlib.suppress(OSError, ValueError):
         kept = json.loads(path.read_text(encoding='utf-8'))
         if kept.get('key') == key:
             return kept
     chunks = []
-    status = Run(claim_command(name, counterfactual)).stream(chunks.append)
+    status = Run(claim_command(name, counterfactual, language=language),
+                 language=language).stream(chunks.append)
     made = {'key': key, 'status': status,
             'output': b''.join(chunks).decode('utf-8', 'replace').rstrip('\n')}
     if status in EXPECTED[counterfactual]:
@@ -119,7 +121,8 @@ def recording(root, name, counterfactual=False):
 
 def recorded(translator, node, counterfactual=False):
     """The recording of node's claim, with a warning if it contradicts its world."""
-    made = recording(translator.builder.srcdir, node['name'], counterfactual)
+    made = recording(translator.builder.srcdir, node['name'], counterfactual,
+                     demo_language(language()))
     if made['status'] not in EXPECTED[counterfactual]:
         label = node['name'] + (' --counterfactual' if counterfactual else '')
         last = made['output'].splitlines()[-1:] or ['(no output)']
@@ -133,16 +136,18 @@ def slide_html(name, without, output):
     """The slide's part: buttons (shown by stage.js on a stage) beside a screen
     with the recording.  No whitespace between tags: the screen keeps it."""
     e = html.escape
+    run_title = _('现场运行 {name}').format(name=name)
     buttons = (f'<button type="button" data-demo="{e(name)}" '
-               f'title="现场运行 {e(name)}">{RUN}</button>')
+               f'title="{e(run_title)}">{P_("button", "运行")}</button>')
     if without is not None:
+        title = _('对照：{without}').format(without=without)
         buttons += (f'<button type="button" data-demo-counterfactual="{e(name)}" '
-                    f'title="{COUNTERFACTUAL}：{e(without)}">{COUNTERFACTUAL}</button>')
+                    f'title="{e(title)}">{_("对照")}</button>')
     return (f'<div class="live-demo" data-live-demo="{e(name)}" data-demo-state="recorded">'
             f'<div class="live-demo-buttons">{buttons}</div>'
             f'<div class="live-demo-screen" role="log">'
             f'<span class="live-demo-mark" data-demo-mark="{e(name)}" '
-            f'title="构建幻灯片时录制的输出">{RECORDED}</span>'
+            f'title="{_("构建幻灯片时录制的输出")}">{_(RECORDED)}</span>'
             f'<span data-demo-output="{e(name)}">{e(output)}</span></div></div>')
 
 
@@ -150,10 +155,10 @@ def handout_html(name, without, run, counterfactual):
     """The handout's part: the recordings of both worlds, one after the other."""
     e = html.escape
     parts = [f'<div class="live-demo" data-live-demo="{e(name)}">',
-             f'<p>{RECORDED}的输出：</p><pre data-demo-output="{e(name)}">{e(run)}</pre>']
+             f'<p>{_("录制的输出：")}</p><pre data-demo-output="{e(name)}">{e(run)}</pre>']
     if without is not None:
-        parts.append(f'<p>{RECORDED}的{COUNTERFACTUAL}（{e(without)}）：</p>'
-                     f'<pre>{e(counterfactual)}</pre>')
+        heading = _('录制的对照（{without}）：').format(without=e(without))
+        parts.append(f'<p>{heading}</p><pre>{e(counterfactual)}</pre>')
     return '\n'.join(parts + ['</div>\n'])
 
 

@@ -21,15 +21,18 @@ from docutils.parsers.rst import Directive
 from hieroglyph.builder import AbstractSlideBuilder
 
 from .timeline import FONT
+from .words import N_, _
 
 METRICS = (                                   # (data-metric, label)
-    ('msgs_per_s', '消息/秒'),
-    ('connections', '连接'),
-    ('ready', '每轮就绪'),
-    ('switches_per_s', '切换/秒'),
+    ('msgs_per_s', N_('消息/秒')),
+    ('connections', N_('连接')),
+    ('ready', N_('每轮就绪')),
+    ('switches_per_s', N_('切换/秒')),
 )
-OFFLINE = '现场幻灯片：make present 时在这台机器上运行'
+OFFLINE = N_('现场幻灯片：make present 时在这台机器上运行')
 STRIP_WIDTH, STRIP_HEIGHT = 770, 92
+STRIP_DESCRIPTION = N_('hub 和微线程轮流占用这个系统线程的时间条；现场运行时画出最近 100 轮：'
+                       '灰色是 hub 在 epoll_wait 里等，彩色是它唤醒的微线程在跑。')
 
 
 class live_hub(nodes.General, nodes.Element):
@@ -49,31 +52,30 @@ def slide_html():
     e = html.escape
     metrics = ''.join(
         f'<div class="live-hub-metric"><span class="live-hub-value" data-metric="{e(key)}">'
-        f'—</span><span class="live-hub-label">{e(label)}</span></div>'
+        f'—</span><span class="live-hub-label">{e(_(label))}</span></div>'
         for key, label in METRICS)
     buttons = ('<button type="button" data-live="block" '
-               'title="每个请求的处理函数都调用 time.sleep(0.5)">阻塞</button>'
+               f'title="{e(_("每个请求的处理函数都调用 time.sleep(0.5)"))}">{e(_("阻塞"))}</button>'
                '<button type="button" data-live="unblock" '
-               'title="去掉 time.sleep(0.5)">解除阻塞</button>')
+               f'title="{e(_("去掉 time.sleep(0.5)"))}">{e(_("解除阻塞"))}</button>')
     strip = (f'<svg class="live-hub-strip" data-live-strip role="img" '
              f'width="{STRIP_WIDTH}" height="{STRIP_HEIGHT}" '
              f'viewBox="0 0 {STRIP_WIDTH} {STRIP_HEIGHT}" font-family="{e(FONT)}" '
              f'aria-labelledby="live-hub-strip-title" aria-describedby="live-hub-strip-desc">'
-             f'<title id="live-hub-strip-title">hub 最近的 100 轮</title>'
-             f'<desc id="live-hub-strip-desc">hub 和微线程轮流占用这个系统线程的时间条；'
-             f'现场运行时画出最近 100 轮：灰色是 hub 在 epoll_wait 里等，彩色是它唤醒的微线程在跑。</desc></svg>')
+             f'<title id="live-hub-strip-title">{e(_("hub 最近的 100 轮"))}</title>'
+             f'<desc id="live-hub-strip-desc">{e(_(STRIP_DESCRIPTION))}</desc></svg>')
     return (f'<div class="live-hub" data-live-hub data-live-state="offline">'
             f'<div class="live-hub-metrics">{metrics}</div>'
             f'<div class="live-hub-controls">{buttons}'
-            f'<span class="live-hub-state" data-live-state-text>{e(OFFLINE)}</span></div>'
+            f'<span class="live-hub-state" data-live-state-text>{e(_(OFFLINE))}</span></div>'
             f'{strip}'
             f'<div class="live-hub-report" data-detector-report aria-live="polite"></div></div>')
 
 
 def handout_html():
-    return (f'<div class="live-hub" data-live-hub><p>{html.escape(OFFLINE)}：'
-            f'python -m microthread.demos.live 在终端里也能运行，'
-            f'每 0.25 秒打印一行 JSON。</p></div>\n')
+    text = _('{offline}：python -m microthread.demos.live 在终端里也能运行，'
+             '每 0.25 秒打印一行 JSON。').format(offline=_(OFFLINE))
+    return f'<div class="live-hub" data-live-hub><p>{html.escape(text)}</p></div>\n'
 
 
 def visit_live_hub(self, node):

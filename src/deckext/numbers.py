@@ -60,7 +60,9 @@ from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
+from . import benchlabels
 from .fingerprint import SHORT, fingerprint, stale_message, stale_parts
+from .words import _, is_source
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +330,7 @@ def report_false_claims(app, doctree):
         logger.error('bench-claim: the data contradicts a claim on slide %r: %s',
                      slide, false, location=node)
         node += nodes.raw('', f'<strong class="bench-false" style="{FALSE_STYLE}">'
-                              '（数据不支持这句话）</strong>', format='html')
+                              f'{html.escape(_("（数据不支持这句话）"))}</strong>', format='html')
         app._bench_false_claims = getattr(app, '_bench_false_claims', 0) + 1
 
 
@@ -373,31 +375,31 @@ class BenchTable(BenchDirective):
     def _micro(self, data):
         micro = lookup(data, 'micro')
         base = lookup(data, 'micro.function_call_ns')
-        rows = [(lookup(data, f'labels.micro.{k}'), number(lookup(data, f'micro.{k}')),
+        rows = [(named('micro', k), number(lookup(data, f'micro.{k}')),
                  number(micro[k] / base, ratio=True))
                 for k in self.keys(micro)]
-        return ('', 'ns/次', '÷ 函数调用'), rows
+        return ('', _('ns/次'), _('÷ 函数调用')), rows
 
     def _memory(self, data):
-        rows = [(lookup(data, f'labels.memory.{k}'),
+        rows = [(named('memory', k),
                  number(lookup(data, f'memory.{k}')))
                 for k in self.keys(lookup(data, 'memory'))]
-        return ('挂起等待的一个', 'KiB'), rows
+        return (_('挂起等待的一个'), 'KiB'), rows
 
     def _echo(self, data):
         counts = self.options.get('n', '100,1000').split(',')
         tables = [lookup(data, f'echo.n{n.strip()}') for n in counts]
         rows = []
         for k in self.keys(tables[0]):
-            row = [lookup(data, f'labels.servers.{k}')]
+            row = [named('servers', k)]
             for n, table in zip(counts, tables):
                 entry = lookup(table, k)
                 row += [number(entry['msgs']), number(entry['server_us']),
                         number(entry['vs_gevent'], ratio=True)
                         if 'vs_gevent' in entry else '-']
             rows.append(row)
-        head = ['', *['消息/秒', 'µs/条', '÷gevent'] * len(counts)]
-        groups = [('', 1)] + [(f'N = {n.strip()} 个连接', 3) for n in counts]
+        head = ['', *[_('消息/秒'), _('µs/条'), '÷gevent'] * len(counts)]
+        groups = [('', 1)] + [(_('N = {n} 个连接').format(n=n.strip()), 3) for n in counts]
         return head, rows, groups
 
     def _c10k(self, data):
@@ -408,17 +410,26 @@ class BenchTable(BenchDirective):
             rows.append([server_name(data, k)] + [
                 number(lookup(c10k, f'{k}.{column}')) if held else '-'
                 for column in ('rss_mib', 'kib_per_conn', 'echo_once_s')])
-        return ('1 万个空闲连接', 'RSS MiB', 'KiB/连接', '全部回显一次 s'), rows
+        return (_('1 万个空闲连接'), 'RSS MiB', _('KiB/连接'), _('全部回显一次 s')), rows
 
 
 def server_name(data, kind):
     """A server's label; one that could not hold every connection says how
     far it went."""
-    name = lookup(data, f'labels.servers.{kind}')
+    name = named('servers', kind)
     entry = lookup(data, f'c10k.{kind}')
     if 'stopped' in entry:
-        name += f'（只到 {count_label(max(curve_points(data, kind))[0])}）'
+        reached = count_label(max(curve_points(data, kind))[0])
+        name += _('（只到 {count}）').format(count=reached)
     return name
+
+
+def named(part, key):
+    """The deck's name of a measured key (deckext.benchlabels)."""
+    try:
+        return benchlabels.label(part, key)
+    except LookupError as missing:
+        raise BenchDataError(str(missing)) from None
 
 
 def curve_points(data, kind):
@@ -454,24 +465,22 @@ class BenchChart(BenchDirective):
         uid = f'bench-{kind}-{self.env.new_serialno("bench-chart")}'
         if kind == 'micro':
             micro = lookup(data, 'micro')
-            includes = data.get('labels', {}).get('micro_includes', {})
-            groups = [(heading, [(lookup(data, f'labels.micro.{k}'),
-                                  includes.get(k, ''), [lookup(micro, k)])
-                                 for k in keys])
+            groups = [(_(heading) if heading else '',
+                       [(named('micro', k), benchlabels.includes(k), [lookup(micro, k)]) for k in keys])
                       for heading, keys in self.groups(micro)]
-            return svg_bars(groups, [], '纳秒/次，对数刻度', log=True, width=width, uid=uid)
+            return svg_bars(groups, [], _('纳秒/次，对数刻度'), log=True, width=width, uid=uid)
         if kind == 'echo':
             counts = [n.strip() for n in self.options.get('n', '100,1000').split(',')]
             tables = [lookup(data, f'echo.n{n}') for n in counts]
-            bars = [(lookup(data, f'labels.servers.{k}'), '',
+            bars = [(named('servers', k), '',
                      [lookup(table, f'{k}.msgs') for table in tables])
                     for k in self.keys(tables[0])]
             return svg_bars([('', bars)], [f'N = {n}' for n in counts],
-                            '消息/秒', width=width, uid=uid)
+                            _('消息/秒'), width=width, uid=uid)
         if kind == 'c10k-memory':
             lines = [(server_name(data, k), curve_points(data, k))
                      for k in self.keys(lookup(data, 'c10k'))]
-            return svg_lines(lines, '连接数', '常驻内存 MiB', width=width, uid=uid)
+            return svg_lines(lines, _('连接数'), _('常驻内存 MiB'), width=width, uid=uid)
         raise BenchDataError(f'no chart {kind!r}: micro, echo or c10k-memory')
 
     def groups(self, micro):
@@ -499,7 +508,7 @@ class BenchSource(BenchDirective):
     def render(self, data):
         meta = lookup(data, 'meta')
         machine, versions = meta['machine'], meta['versions']
-        used = '，'.join(f'{name.capitalize() if name == "python" else name} '
+        used = _('，').join(f'{name.capitalize() if name == "python" else name} '
                         f'{versions[name]}' for name in SOURCE_VERSIONS
                         if versions.get(name))
         for part in self.arguments:
@@ -512,16 +521,18 @@ class BenchSource(BenchDirective):
         recorded = meta.get('code', {}).get('parts', {})
         measured = {recorded.get(part) for part in self.arguments or recorded}
         if len(measured) == 1 and None not in measured:
-            code = f'代码 {measured.pop()[:SHORT]}'
+            code = measured.pop()[:SHORT]
         else:
-            code = '代码 ' + '，'.join(
-                f'{part} {(recorded.get(part) or "未记录")[:SHORT]}'
-                for part in self.arguments or recorded)
-        text = html.escape(f'make bench {meta["date"][:10]}，{cpu_name(machine["cpu"])}，'
-                           f'{machine["cpus"]} 核，{used}，{code}')
+            code = _('，').join(f'{part} {(recorded.get(part) or _("未记录"))[:SHORT]}'
+                               for part in self.arguments or recorded)
+        text = html.escape(_('make bench {date}，{cpu}，{cpus} 核，{versions}，代码 {code}').format(
+            date=meta['date'][:10], cpu=cpu_name(machine['cpu']), cpus=machine['cpus'],
+            versions=used, code=code))
         if stale:
-            text += (f'；<strong class="bench-stale" style="{STALE_STYLE}">'
-                     f'测于较早的运行时代码</strong>（现在 {now[:SHORT]}）')
+            text += html.escape(_('；')) + (
+                f'<strong class="bench-stale" style="{STALE_STYLE}">'
+                f'{html.escape(_("测于较早的运行时代码"))}</strong>'
+                + html.escape(_('（现在 {code}）').format(code=now[:SHORT])))
         return f'<p class="bench-source" style="{SOURCE_STYLE}">{text}</p>'
 
 
@@ -627,9 +638,9 @@ def ticks(low, top, log):
 
 def count_label(count):
     """A count of connections on an axis: "5 千", "1 万", "300"."""
-    for unit, name in ((10000, '万'), (1000, '千')):
-        if count and count % unit == 0:
-            return f'{count // unit} {name}'
+    for unit, name in ((10000, _('{count} 万')), (1000, _('{count} 千'))):
+        if count and count % unit == 0 and (unit == 1000 or is_source()):
+            return name.format(count=count // unit)
     return f'{count:,}'
 
 
@@ -693,24 +704,30 @@ def described_bars(groups, series, axis, marks):
     """A bar chart in words: its scale, each group's bars with their values
     (one per series), and the axis's marks."""
     def bar(label, includes, values):
-        named = f'{label}（{includes}）' if includes else label
+        called = _('{label}（{includes}）').format(label=label, includes=includes) \
+            if includes else label
         if len(series) > 1:
-            return f'{named}：' + '，'.join(f'{name} 时 {number(value)}'
-                                           for name, value in zip(series, values))
-        return f'{named} {number(values[0])}'
-    parts = [f'{heading}：' * bool(heading) + '；'.join(bar(*row) for row in bars) + '。'
-             for heading, bars in groups]
-    return (f'条形图，{axis}。' + ''.join(parts)
-            + '刻度：' + '、'.join(map(mark_label, marks)) + '。')
+            return called + _('：') + _('，').join(
+                _('{series} 时 {value}').format(series=name, value=number(value))
+                for name, value in zip(series, values))
+        return f'{called} {number(values[0])}'
+    parts = [(heading + _('：')) * bool(heading) + _('；').join(bar(*row) for row in bars)
+             + _('。') for heading, bars in groups]
+    return (_('条形图，{axis}。').format(axis=axis) + ''.join(parts)
+            + _('刻度：{marks}。').format(marks=_('、').join(map(mark_label, marks))))
 
 
 def described_lines(lines, x_axis, y_axis, x_marks, y_marks):
     """A line chart in words: each line's points, and both axes' marks."""
-    parts = [f'{name}：' + '；'.join(f'{x_axis} {x:,} 时 {number(y)}' for x, y in line) + '。'
+    parts = [name + _('：') + _('；').join(
+                 _('{x_axis} {x} 时 {y}').format(x_axis=x_axis, x=f'{x:,}', y=number(y))
+                 for x, y in line) + _('。')
              for name, line in lines]
-    return (f'折线图，横轴{x_axis}，纵轴{y_axis}。' + ''.join(parts)
-            + '横轴刻度：' + '、'.join(map(count_label, x_marks))
-            + '；纵轴刻度：' + '、'.join(map(mark_label, y_marks)) + '。')
+    return (_('折线图，横轴{x_axis}，纵轴{y_axis}。').format(x_axis=x_axis, y_axis=y_axis)
+            + ''.join(parts)
+            + _('横轴刻度：{x_marks}；纵轴刻度：{y_marks}。').format(
+                x_marks=_('、').join(map(count_label, x_marks)),
+                y_marks=_('、').join(map(mark_label, y_marks))))
 
 
 def svg_bars(groups, series, axis, log=False, width=CHART_WIDTH, uid='bench-chart'):
@@ -806,7 +823,7 @@ def svg_bars(groups, series, axis, log=False, width=CHART_WIDTH, uid='bench-char
                 svg_text(position(mark), y + 24, mark_label(mark), 'middle', AXIS_FILL)]
     name, extra = axis_name(axis, 0, position(marks[0]) - text_width(
         mark_label(marks[0])) / 2 - 2 * GAP, y + 24, label_width + room / 2)
-    return svg_document(width, y + 30 + extra, out + [name], f'条形图：{axis}',
+    return svg_document(width, y + 30 + extra, out + [name], _('条形图：{axis}').format(axis=axis),
                         described_bars(groups, series, axis, marks), uid)
 
 
@@ -858,7 +875,7 @@ def svg_lines(lines, x_axis, y_axis, width=CHART_WIDTH, plot_height=250,
     name, extra = axis_name(x_axis, last, width, base + 24, left + plot_width / 2,
                             'start')
     return svg_document(width, base + 30 + extra, out + [name],
-                        f'折线图：{y_axis}，随{x_axis}变化',
+                        _('折线图：{y_axis}，随{x_axis}变化').format(y_axis=y_axis, x_axis=x_axis),
                         described_lines(lines, x_axis, y_axis, marks, y_marks), uid)
 
 

@@ -47,10 +47,12 @@ from microthread.sendall import sendall
 from microthread.timeline import Mark, Span, Switch, Timeline
 from microthread.trace import LoopRecording, Recorder, thread_lines
 
+from .words import N_, _
+
 __all__ = ["SCENARIOS", "sendall_styles", "starvation_run", "lost_update",
            "player_race", "gil_handoff"]
 
-MAIN = "主程序"
+MAIN = N_("主程序")    # a lane, named in the edition's language by _()
 
 
 @contextmanager
@@ -89,8 +91,8 @@ class Peer:
     does not wait (a blocked writer thread cannot ask).
     """
 
-    def __init__(self, sock, recorder, lane="对端"):
-        self.sock, self.recorder, self.lane = sock, recorder, lane
+    def __init__(self, sock, recorder, lane=None):
+        self.sock, self.recorder, self.lane = sock, recorder, lane or _("对端")
         self.unread = 0                       # bytes sent, not yet read
         self._asks = queue.Queue()
         self._done = queue.Queue()
@@ -113,7 +115,7 @@ class Peer:
 
     def wait_reads(self, count):
         """Wait until ``count`` reads asked for have been done."""
-        for _ in range(count):
+        for _read in range(count):
             self.unread -= self._done.get(timeout=10)
 
     def read_rest(self):
@@ -152,7 +154,7 @@ class WatchedSocket:
         self.peer.unread += count
         if self.sock.getblocking():
             self.recorder.span(self.lane, start, kind="blocked",
-                               label=f"send {_kib(count)}：在内核里睡")
+                               label=_("send {size}：在内核里睡").format(size=_kib(count)))
         else:
             self.recorder.mark(self.lane, "send")
         return count
@@ -186,7 +188,7 @@ def _socket_pair(recorder, lane):
 
 def _callback_style():
     recorder = Recorder()
-    loop_lane, callback_lane = "主循环", "回调"
+    loop_lane, callback_lane = _("主循环"), _("回调")
     with _socket_pair(recorder, callback_lane) as (sock, peer, data):
         with recording(recorder, before_wait=peer.read_rest) as loop:
             callback.sendall(loop, sock, data, lambda error: loop.stop())
@@ -195,39 +197,39 @@ def _callback_style():
     for run in recorder.dispatches:
         if run.callback.endswith("sendall.<locals>.callback"):
             recorder.switches_seen += [
-                Switch(run.start, loop_lane, callback_lane, "fd 可写：调用回调"),
-                Switch(run.end, callback_lane, loop_lane, "回调返回主循环")]
+                Switch(run.start, loop_lane, callback_lane, _("fd 可写：调用回调")),
+                Switch(run.end, callback_lane, loop_lane, _("回调返回主循环"))]
     return recorder.timeline(
-        "回调：每次可写只发一段，然后返回主循环",
+        _("回调：每次可写只发一段，然后返回主循环"),
         [loop_lane, callback_lane, peer.lane], polls_on=loop_lane)
 
 
 def _microthread_style():
     recorder = Recorder()
-    names = {"main": MAIN, "hub": "hub", "sendall": "微线程"}
+    names = {"main": _(MAIN), "hub": "hub", "sendall": _("微线程")}
     with _socket_pair(recorder, names["sendall"]) as (sock, peer, data):
         with recording(recorder, before_wait=peer.read_rest), \
                 recorder.switches(lanes_named(names)):
             spawn(sendall, GreenSocket(sock), data).join()
         peer.read_rest()
     return recorder.timeline(
-        "微线程：send 遇到 EAGAIN 就切换到 hub，可写时切回来",
+        _("微线程：send 遇到 EAGAIN 就切换到 hub，可写时切回来"),
         [*names.values(), peer.lane], polls_on=names["hub"])
 
 
 def _thread_style():
     recorder = Recorder()
-    lane = "系统线程"
+    lane = _("系统线程")
     with _socket_pair(recorder, lane) as (sock, peer, data):
         sock.setblocking(True)
         writer = threading.Thread(target=sendall, args=(sock, data))
         writer.start()
-        for _ in range(CHUNKS):
+        for _chunk in range(CHUNKS):
             peer.read_later(len(data) // CHUNKS)
         writer.join(10)
         peer.wait_reads(CHUNKS)
     return recorder.timeline(
-        "系统线程：一次 send 阻塞在内核里，对端读走一段才醒来", [lane, peer.lane])
+        _("系统线程：一次 send 阻塞在内核里，对端读走一段才醒来"), [lane, peer.lane])
 
 
 def sendall_styles():
@@ -239,12 +241,12 @@ def sendall_styles():
 
 def starvation_run():
     """starve() without sleep(0), then with it: who ran when."""
-    names = {"main": MAIN}
-    lanes = [MAIN, "hub", "hog", "heartbeat"]
+    names = {"main": _(MAIN)}
+    lanes = [_(MAIN), "hub", "hog", "heartbeat"]
     panels = []
     for yielding, title in (
-            (False, "hog 不让出：它算完之前 heartbeat 一次也没轮到"),
-            (True, "hog 每轮 sleep(0)：两个微线程交替前进")):
+            (False, _("hog 不让出：它算完之前 heartbeat 一次也没轮到")),
+            (True, _("hog 每轮 sleep(0)：两个微线程交替前进"))):
         recorder = Recorder()
         with recording(recorder), recorder.switches(lanes_named(names)):
             starvation.starve(rounds=3, yielding=yielding)
@@ -253,7 +255,7 @@ def starvation_run():
         first = next(s.at for s in timeline.switches
                      if s.target == "heartbeat")
         timeline.spans.append(Span("heartbeat", spawned, first, "wait",
-                                   "" if yielding else "就绪，但轮不到它"))
+                                   "" if yielding else _("就绪，但轮不到它")))
         panels.append(timeline.settle())
     return panels
 
@@ -315,38 +317,38 @@ def lost_update():
     recorder, result, steps = _critical_sections(race.lost_update)
     runs = []
     for at in steps.values():
-        (read, _), (barrier, value) = at["read"], at["barrier"]
+        (read, _value), (barrier, value) = at["read"], at["barrier"]
         runs.append((read, barrier, at["write"][0], at["return"][0], value))
     runs.sort()
-    lanes = [f"线程 {n}" for n in range(1, len(runs) + 1)]
+    lanes = [_("线程 {n}").format(n=n) for n in range(1, len(runs) + 1)]
     timeline = Timeline(
-        f"Barrier 强制的交错：都读到 0 再写，结果 {result}",
+        _("Barrier 强制的交错：都读到 0 再写，结果 {result}").format(result=result),
         lanes)
     for lane, (read, barrier, write, end, value) in zip(lanes, runs):
         timeline.spans += [
             Span(lane, read, barrier, "run"),
-            Span(lane, barrier, write, "wait", "等 Barrier"),
+            Span(lane, barrier, write, "wait", _("等 Barrier")),
             Span(lane, write, end, "run")]
-        timeline.marks += [Mark(lane, read, f"读到 {value}"),
-                           Mark(lane, write, f"写 {value + 1}")]
+        timeline.marks += [Mark(lane, read, _("读到 {value}").format(value=value)),
+                           Mark(lane, write, _("写 {value}").format(value=value + 1))]
     panels.append(timeline.settle())
 
     recorder, result, steps = _critical_sections(race.locked_update)
     runs = []
     for at in steps.values():
-        (read, _), (switch, value) = at["read"], at["switch"]
+        (read, _value), (switch, value) = at["read"], at["switch"]
         runs.append((read, at["lock"][0], switch, at["write"][0],
                      at["return"][0], value))
     runs.sort()
-    timeline = Timeline(f"加锁：读和写之间别人进不来，结果 {result}", lanes)
+    timeline = Timeline(_("加锁：读和写之间别人进不来，结果 {result}").format(result=result), lanes)
     for lane, (read, lock, switch, write, end, value) in zip(lanes, runs):
         timeline.spans += [
-            Span(lane, lock, read, "wait", "等锁"),
+            Span(lane, lock, read, "wait", _("等锁")),
             Span(lane, read, switch, "run"),
-            Span(lane, switch, write, "blocked", "让出 CPU"),
+            Span(lane, switch, write, "blocked", _("让出 CPU")),
             Span(lane, write, end, "run")]
-        timeline.marks += [Mark(lane, read, f"读到 {value}"),
-                           Mark(lane, write, f"写 {value + 1}")]
+        timeline.marks += [Mark(lane, read, _("读到 {value}").format(value=value)),
+                           Mark(lane, write, _("写 {value}").format(value=value + 1))]
     panels.append(timeline.settle())
     return panels
 
@@ -362,7 +364,7 @@ class PublishedPlayers(dict):
 
     def __setitem__(self, key, player):
         super().__setitem__(key, player)
-        state = "完整的" if player.ready else "半成品"
+        state = _("完整的") if player.ready else _("半成品")
         self.recorder.mark(self.lane(getcurrent()),
                            f"players[{key}] = {state}")
 
@@ -370,8 +372,8 @@ class PublishedPlayers(dict):
 def peek(players, player_id, recorder, lane):
     """Another microthread: looks the player up while login waits."""
     player = players.get(player_id)
-    recorder.mark(lane, "players 里还没有它" if player is None
-                  else f"看到 name={player.name!r}")
+    recorder.mark(lane, _("players 里还没有它") if player is None
+                  else _("看到 name={name}").format(name=repr(player.name)))
     return player
 
 
@@ -384,14 +386,14 @@ def player_race():
                                [(1, "alice", 7)])
         return [
             _login_run(login, db,
-                       "login 在 execute_sql 切换：另一个微线程看到了半成品"),
+                       _("login 在 execute_sql 切换：另一个微线程看到了半成品")),
             _login_run(login_safe, db,
-                       "login_safe：先初始化完整，再放进 players")]
+                       _("login_safe：先初始化完整，再放进 players"))]
 
 
 def _login_run(function, db, title):
-    names = {"main": MAIN, function.__name__: function.__name__,
-             "peek": "另一个微线程"}
+    names = {"main": _(MAIN), function.__name__: function.__name__,
+             "peek": _("另一个微线程")}
     lane, user_lane = lanes_named(names), names[function.__name__]
     recorder = Recorder()
     players = PublishedPlayers(recorder, lane)
@@ -402,14 +404,14 @@ def _login_run(function, db, title):
         other.join()
         wakeup = loop.wakeup_fd
     timeline = recorder.timeline(
-        title, [MAIN, "hub", user_lane, names["peek"]])
+        title, [_(MAIN), "hub", user_lane, names["peek"]])
     out_of_user = next(s for s in timeline.switches if s.origin == user_lane)
-    timeline.marks.append(Mark(user_lane, out_of_user.at, "execute_sql：切换"))
+    timeline.marks.append(Mark(user_lane, out_of_user.at, _("execute_sql：切换")))
     if function is login:
         back = [s for s in timeline.switches if s.target == user_lane][1]
-        timeline.marks.append(Mark(user_lane, back.at, "init()：完整了"))
+        timeline.marks.append(Mark(user_lane, back.at, _("init()：完整了")))
     timeline.marks += [
-        Mark("hub", run.start, "查询结果到了") for run in recorder.dispatches
+        Mark("hub", run.start, _("查询结果到了")) for run in recorder.dispatches
         if run.source == (wakeup, READ)]
     return timeline.settle()
 
@@ -423,8 +425,8 @@ SHORT_INTERVAL = 0.005      # CPython's default
 def gil_handoff():
     """Two compute-only OS threads start together, under a switch interval
     of 10 s, then of 5 ms: when each held the GIL, and every hand-off."""
-    return [_gil_run(LONG_INTERVAL, "一个跑完，另一个才开始"),
-            _gil_run(SHORT_INTERVAL, "解释器让两个线程轮流持有 GIL")]
+    return [_gil_run(LONG_INTERVAL, _("一个跑完，另一个才开始")),
+            _gil_run(SHORT_INTERVAL, _("解释器让两个线程轮流持有 GIL"))]
 
 
 def _gil_run(interval, outcome):
@@ -434,21 +436,22 @@ def _gil_run(interval, outcome):
     turns = _gil_turns(interval)
     lanes = {}
     for turn in turns:
-        lanes.setdefault(turn.thread, f"线程 {len(lanes) + 1}")
-    timeline = Timeline(f"切换间隔 {_interval(interval)}：{outcome}",
+        lanes.setdefault(turn.thread, _("线程 {n}").format(n=len(lanes) + 1))
+    timeline = Timeline(_("切换间隔 {interval}：{outcome}").format(
+        interval=_interval(interval), outcome=outcome),
                         list(lanes.values()))
     waiting = dict.fromkeys(lanes, turns[0].start)     # they start together
     for before, turn in zip([None, *turns], turns):
         lane = lanes[turn.thread]
         if turn.start > waiting[turn.thread]:
-            label = "等 GIL" if turn is turns[1] else ""    # the first wait
+            label = _("等 GIL") if turn is turns[1] else ""    # the first wait
             timeline.spans.append(
                 Span(lane, waiting[turn.thread], turn.start, "wait", label))
         timeline.spans.append(Span(lane, turn.start, turn.end))
         waiting[turn.thread] = turn.end
         if before is not None:
             timeline.switches.append(Switch(
-                turn.start, lanes[before.thread], lane, f"GIL 交给{lane}"))
+                turn.start, lanes[before.thread], lane, _("GIL 交给{lane}").format(lane=lane)))
     return timeline.settle()
 
 
@@ -459,7 +462,7 @@ def _gil_turns(interval, attempts=3):
     had no CPU to ask for the GIL with.  A busy machine does that now and
     then; the panel is about the interpreter.  A long interval never
     asks, so under 10 s no turn is too long and the first run stands."""
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         turns = scheduling.gil_turns(interval)
         if all(turn.end - turn.start <= 3 * interval for turn in turns[:-1]):
             break
@@ -467,7 +470,9 @@ def _gil_turns(interval, attempts=3):
 
 
 def _interval(seconds):
-    return f"{seconds:g} 秒" if seconds >= 1 else f"{seconds * 1000:g} 毫秒"
+    if seconds >= 1:
+        return _("{seconds} 秒").format(seconds=f"{seconds:g}")
+    return _("{ms} 毫秒").format(ms=f"{seconds * 1000:g}")
 
 
 SCENARIOS = {

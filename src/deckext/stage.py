@@ -8,6 +8,7 @@ http.server``: the same files, and three requests for ``.. live-demo::``
 
     POST /demo/NAME                    run claim NAME, stream its output as text
     POST /demo/NAME?counterfactual=1   run its counterfactual
+    ...?lang=en                        in the English edition's words
     POST /demo/stop                    end the run that is on
 
 and five for ``.. live-hub::``, the slide that watches a hub at work
@@ -41,7 +42,7 @@ page may do, so every request is checked, and a refusal is a 4xx naming why:
   token into each page it serves; it never travels in a URL, where history
   and logs would keep it;
 * a run names a claim of the registry and nothing else: no code, no body,
-  no parameter but ``counterfactual=1``;
+  no parameter but ``counterfactual=1`` and ``lang=en``;
 * a file is served only from inside the built deck.
 """
 
@@ -75,20 +76,35 @@ LIVE_GRACE = 3.0     # s the live program outlives its last reader (a reload)
 TICK = 0.1           # s between looks at a run whose output has gone quiet
 STOP_WAIT = 5.0      # s a stop waits for the killed run to end
 
-# What the stage adds to a run's output when the claim did not end by itself.
+# What the stage adds to a run's output when the claim did not end by itself,
+# in the language of the run (the claims' own: microthread.demos.english).
 STOPPED = '（已停止）'
 TIMED_OUT = '（超过 {:g} 秒的时限，已结束）'
+ENDINGS = {'zh': (STOPPED, TIMED_OUT),
+           'en': ('(stopped)', '(ended at the time limit of {:g} s)')}
+SOURCE_LANGUAGE = 'zh'
 
 
-def registry():
-    """{name: the cause its counterfactual takes away, or None} of every claim."""
+def registry(language=SOURCE_LANGUAGE):
+    """{name: the cause its counterfactual takes away, or None} of every
+    claim, said in language."""
     from microthread.demos.claims import CLAIMS
-    return {name: claim.without for name, claim in CLAIMS.items()}
+    from microthread.demos.english import say, speaking
+    with speaking(language):
+        return {name: say(claim.without) if claim.without else None
+                for name, claim in CLAIMS.items()}
 
 
-def claim_command(name, counterfactual, command=DEMOS):
-    """The command line that runs claim name, or its counterfactual."""
-    return [*command, 'run', name, *(['--counterfactual'] if counterfactual else [])]
+def demo_language(language):
+    """The claims' language ('zh', 'en') for a Sphinx language ('zh_CN', 'en')
+    or a page's lang ('zh-CN', 'en')."""
+    return SOURCE_LANGUAGE if not language or language.startswith('zh') else language
+
+
+def claim_command(name, counterfactual, command=DEMOS, language=SOURCE_LANGUAGE):
+    """The command line that runs claim name, or its counterfactual, in language."""
+    return [*command, 'run', name, *(['--counterfactual'] if counterfactual else []),
+            *(['--lang', language] if language != SOURCE_LANGUAGE else [])]
 
 
 class Run:
@@ -100,8 +116,9 @@ class Run:
     nothing a demo forked outlives its run.
     """
 
-    def __init__(self, argv, time_limit=TIME_LIMIT):
+    def __init__(self, argv, time_limit=TIME_LIMIT, language=SOURCE_LANGUAGE):
         self.time_limit = time_limit
+        self.endings = ENDINGS[language]
         self.stopped = False
         self._lock = threading.Lock()   # orders stop() against the reaping
         self._reaped = False
@@ -125,7 +142,7 @@ class Run:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    ending = TIMED_OUT.format(self.time_limit)
+                    ending = self.endings[1].format(self.time_limit)
                     break
                 ready, _, _ = select.select(watched, [], [], min(left, TICK))
                 if pipe in ready:
@@ -141,7 +158,7 @@ class Run:
                 elif self.process.poll() is not None:
                     break       # it ended; something it forked holds the pipe
             if self.stopped:
-                ending = STOPPED
+                ending = self.endings[0]
             if ending:
                 write(('' if last == b'\n' else '\n').encode() + f'{ending}\n'.encode())
         finally:
@@ -276,11 +293,16 @@ class Stage(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, deck_dir, port=0, command=DEMOS, time_limit=TIME_LIMIT, log=None,
-                 live_command=LIVE, live_time_limit=LIVE_TIME_LIMIT):
+                 live_command=LIVE, live_time_limit=LIVE_TIME_LIMIT, editions=()):
         self.deck = Path(deck_dir).resolve()
-        if not (self.deck / 'index.html').is_file():
-            raise FileNotFoundError(f'{self.deck} has no index.html: build the slides '
-                                    'first (make slides)')
+        # Every edition (the deck's too) at /NAME/, NAME its directory's name,
+        # so that an edition's link to another, ../slides-en/index.html,
+        # leads there from / as from /slides/.
+        self.editions = {Path(d).name: Path(d).resolve() for d in [deck_dir, *editions]}
+        for path in self.editions.values():
+            if not (path / 'index.html').is_file():
+                raise FileNotFoundError(f'{path} has no index.html: build the slides '
+                                        'first (make slides)')
         self.claims = registry()                # {name: what its counterfactual takes away}
         self.command = command
         self.time_limit = time_limit
@@ -307,15 +329,15 @@ class Stage(http.server.ThreadingHTTPServer):
         """The Host headers a request to this server may carry."""
         return {f'{HOST}:{self.port}', f'localhost:{self.port}'}
 
-    def start(self, name, counterfactual):
-        """A Run of claim name, unless one is on already."""
+    def start(self, name, counterfactual, language=SOURCE_LANGUAGE):
+        """A Run of claim name (in language), unless one is on already."""
         label = name + (' --counterfactual' if counterfactual else '')
         with self._lock:
             if self.run is not None:
                 raise Refused(409, f'{self.run_label} is running: one run at a time '
                                    f'(POST /demo/stop ends it)')
-            self.run = Run(claim_command(name, counterfactual, self.command),
-                           self.time_limit)
+            self.run = Run(claim_command(name, counterfactual, self.command, language),
+                           self.time_limit, language)
             self.run_label = label
             return self.run
 
@@ -425,14 +447,28 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
                                f'a run is a claim\'s name, nothing else')
 
     def file(self):
-        """The file a GET or HEAD names: inside the built deck, or refused."""
+        """The file a GET or HEAD names: inside a built edition, or refused."""
         path = unquote(urlsplit(self.path).path)
         if '..' in path.split('/') or '\0' in path:
             raise Refused(400, f'path {path!r} climbs out of the deck')
+        base = self.edition(path)[0]
         target = Path(self.translate_path(self.path)).resolve()
-        if not target.is_relative_to(self.server.deck):
+        if not target.is_relative_to(base):
             raise Refused(403, f'{path!r} leads outside the built deck, to {target}')
         return target
+
+    def edition(self, path):
+        """(the directory, the path inside it) of a URL path: /NAME/... in
+        the edition NAME, anything else in the deck served at /."""
+        first, slash, rest = path.lstrip('/').partition('/')
+        if first in self.server.editions:
+            return self.server.editions[first], '/' + rest
+        return self.server.deck, path
+
+    def translate_path(self, path):
+        base, inside = self.edition(unquote(urlsplit(path).path))
+        self.directory = str(base)
+        return super().translate_path(inside)
 
     # -- the requests --------------------------------------------------------
 
@@ -502,13 +538,19 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
             raise Refused(404, f'no claim named {name!r} in the registry '
                                f'(python -m microthread.demos list)')
         query = parse_qsl(parts.query, keep_blank_values=True)
-        if query not in ([], [('counterfactual', '1')]):
-            raise Refused(400, f'POST /demo/{name} takes no parameter but counterfactual=1, '
+        allowed = [('counterfactual', '1')] + [('lang', lang) for lang in ENDINGS
+                                               if lang != SOURCE_LANGUAGE]
+        if not set(query) <= set(allowed) or len(dict(query)) != len(query):
+            raise Refused(400, f'POST /demo/{name} takes no parameter but counterfactual=1 '
+                               f'and lang={"|".join(l for l in ENDINGS if l != SOURCE_LANGUAGE)}, '
                                f'not {parts.query!r} (the token goes in the {TOKEN_HEADER} '
                                f'header, never in a URL)')
-        if query and self.server.claims[name] is None:
+        options = dict(query)
+        counterfactual = 'counterfactual' in options
+        if counterfactual and self.server.claims[name] is None:
             raise Refused(400, f'{name} has no counterfactual: it is a claim of structure')
-        self.stream(self.server.start(name, bool(query)))
+        language = options.get('lang', SOURCE_LANGUAGE)
+        self.stream(self.server.start(name, counterfactual, language))
 
     def start_stream(self, content_type):
         """Headers of a body that streams until the connection closes."""
@@ -616,7 +658,10 @@ class StageHandler(http.server.SimpleHTTPRequestHandler):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m deckext.stage',
                                      description=__doc__.split('\n\n')[0])
-    parser.add_argument('deck_dir', help='the built deck (_build/slides)')
+    parser.add_argument('deck_dir', help='the built deck (_build/slides), served at /')
+    parser.add_argument('editions', nargs='*', metavar='edition_dir',
+                        help='other editions (_build/slides-en), each at /NAME/ as the '
+                             'deck is at /slides/: the key l switches between them')
     parser.add_argument('--port', type=int, default=8000, help='port on 127.0.0.1 (default 8000)')
     parser.add_argument('--time-limit', type=float, default=TIME_LIMIT, metavar='SECONDS',
                         help=f'kill a run after this long (default {TIME_LIMIT:g})')
@@ -627,7 +672,8 @@ def main(argv=None):
         parser.error(f'--time-limit {args.time_limit} is not a positive number of seconds')
     try:
         stage = Stage(args.deck_dir, args.port, time_limit=args.time_limit,
-                      log=lambda line: print(line, file=sys.stderr, flush=True))
+                      log=lambda line: print(line, file=sys.stderr, flush=True),
+                      editions=args.editions)
     except FileNotFoundError as error:
         sys.exit(f'error: {error}')
     except OSError as error:
@@ -635,8 +681,9 @@ def main(argv=None):
     # SIGTERM ends the server as Ctrl-C does: through server_close, which
     # kills the run that is on.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    switch = ';\n  l: the same slide in the other language' if args.editions else ''
     print(f'\n  Open {stage.url} in a browser.\n'
-          '  Arrow keys: next/previous slide;  c: presenter console;  t: slide table.\n'
+          f'  Arrow keys: next/previous slide;  c: presenter console;  t: slide table{switch}.\n'
           '  A slide with 运行 runs its claim here: one run at a time, '
           f'{args.time_limit:g} s at most.\n', flush=True)
     try:

@@ -21,10 +21,12 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .words import N_, _, is_source
+
 logger = logging.getLogger(__name__)
 
 UNITS_PER_MINUTE = 250
-APPENDIX = '附录'
+APPENDIX = N_('附录')
 NUMERALS = '一二三四五六七八九十'
 
 # A CJK ideograph is a unit; so is a run of Latin letters, digits and the
@@ -60,7 +62,8 @@ class Agenda(SphinxDirective):
         for number, part in enumerate(parts, 1):
             mark = number == current
             item = nodes.list_item(classes=['current'] if mark else [])
-            text = f'{NUMERALS[number - 1]}、{part}'
+            numeral = NUMERALS[number - 1] if is_source() else str(number)
+            text = _('{numeral}、{part}').format(numeral=numeral, part=_(part))
             item += nodes.paragraph('', '', nodes.strong(text=text) if mark
                                     else nodes.Text(text))
             agenda += item
@@ -81,7 +84,7 @@ def main_path_notes(doctree):
     slides = []
     for section in doctree.findall(nodes.section):
         title = section.next_node(nodes.title).astext()
-        if title == APPENDIX:
+        if title == _(APPENDIX):
             break
         notes = [note.astext() for note in section.findall(nodes.note)
                  if note.parent is section]
@@ -94,7 +97,7 @@ def report_speaking_time(app, doctree, docname):
         return
     slides = main_path_notes(doctree)
     units = sum(spoken_units(notes) for _, notes in slides)
-    logger.info(f'talk: {len(slides)} slides before {APPENDIX}, '
+    logger.info(f'talk: {len(slides)} slides before {_(APPENDIX)}, '
                 f'{minutes(units):.1f} minutes of notes at '
                 f'{UNITS_PER_MINUTE} units a minute')
 

@@ -30,8 +30,10 @@ deck's Chinese is (``deckext.lint``).
 """
 
 import html
+import string
 
 from deckext.lint import is_cjk, is_western
+from deckext.words import N_, _
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
@@ -66,16 +68,17 @@ GAP = 10              # between panels
 LEGEND = 34
 LABEL_GAP = 10        # between two labels on one row
 FIXED_SHARE = 0.5     # of the width, shared equally by the recorded moments
-TIME_NOTE = '时间 →（先后准确，长短示意）'
+TIME_NOTE = N_('时间 →（先后准确，长短示意）')
+LOOP_LANES, MAIN_LANE = ('hub', N_('主循环')), N_('主程序')   # lanes drawn in greys
 
 
 def lane_colours(timelines):
     """A colour per lane name, the same in every panel of a drawing."""
     colours = {}
     for lane in (lane for t in timelines for lane in t.lanes):
-        if lane.startswith(('hub', '主循环')):
+        if lane.startswith(tuple(map(_, LOOP_LANES))):
             colours[lane] = LOOP_COLOUR
-        elif lane.startswith('主程序'):
+        elif lane.startswith(_(MAIN_LANE)):
             colours[lane] = MAIN_COLOUR
         elif lane not in colours:
             workers = sum(c in WORKER_COLOURS for c in colours.values())
@@ -161,7 +164,7 @@ def render(timelines, width=WIDTH, uid='tl'):
 
 
 # What each kind of span is, in the description.
-KIND_WORDS = {'run': '运行', 'wait': '等待', 'blocked': '阻塞在内核里'}
+KIND_WORDS = {'run': N_('运行'), 'wait': N_('等待'), 'blocked': N_('阻塞在内核里')}
 
 
 def spaced(*parts):
@@ -176,15 +179,26 @@ def spaced(*parts):
     return text
 
 
+def said(template, **fields):
+    """template (a word of deck.po) in the edition's language, its fields
+    filled in and spaced() where a field meets the text around it."""
+    parts = []
+    for text, field, spec, _conversion in string.Formatter().parse(_(template)):
+        parts.append(text)
+        if field is not None:
+            parts.append(format(fields[field], spec))
+    return spaced(*parts)
+
+
 def name(timelines):
     """The drawing's accessible name: its panels' titles."""
-    return spaced('时间线：', '；'.join(t.title for t in timelines))
+    return said(N_('时间线：{titles}'), titles=_('；').join(t.title for t in timelines))
 
 
 def describe(timelines):
     """The drawing in words: what a timeline shows, then every panel."""
     return ''.join(
-        ['时间线：每条泳道是一个线程、微线程或回调，时间从左到右，箭头是切换。']
+        [_('时间线：每条泳道是一个线程、微线程或回调，时间从左到右，箭头是切换。')]
         + [_described(number, timeline)
            for number, timeline in enumerate(timelines, 1)])
 
@@ -199,23 +213,25 @@ def _described(number, timeline):
         return duration(t - begin)
 
     def noted(label):
-        return f'（{label}）' if label else ''
+        return said(N_('（{label}）'), label=label) if label else ''
 
     # At one moment: the switch, then what the lane switched to does.
-    events = [(span.start, 1, spaced(at(span.start), '起，', span.lane,
-                                     KIND_WORDS[span.kind], ' ',
-                                     duration(span.end - span.start),
-                                     noted(span.label)))
+    events = [(span.start, 1, said(N_('{at}起，{lane}{kind} {took}{label}'), at=at(span.start),
+                                   lane=span.lane, kind=_(KIND_WORDS[span.kind]),
+                                   took=duration(span.end - span.start),
+                                   label=noted(span.label)))
               for span in timeline.spans]
-    events += [(mark.at, 2, spaced(at(mark.at), '，', mark.lane, '：', mark.label))
+    events += [(mark.at, 2, said(N_('{at}，{lane}：{label}'), at=at(mark.at), lane=mark.lane,
+                                 label=mark.label))
                for mark in timeline.marks]
-    events += [(switch.at, 0, spaced(at(switch.at), '，', switch.origin,
-                                     '切换到', switch.target, noted(switch.label)))
+    events += [(switch.at, 0, said(N_('{at}，{origin}切换到{target}{label}'), at=at(switch.at),
+                                   origin=switch.origin, target=switch.target,
+                                   label=noted(switch.label)))
                for switch in timeline.switches]
     took = duration(times[-1] - begin) if times else '0 µs'
-    head = spaced(f'第 {number} 幅“', timeline.title, '”，共 ', took, '，泳道：',
-                  '、'.join(timeline.lanes), '。')
-    return head + '；'.join(text for _, _, text in sorted(events)) + '。'
+    head = said(N_('第 {number} 幅“{title}”，共 {took}，泳道：{lanes}。'), number=number,
+                title=timeline.title, took=took, lanes=_('、').join(timeline.lanes))
+    return head + _('；').join(text for _at, _order, text in sorted(events)) + _('。')
 
 
 _DEFS = (
@@ -248,7 +264,7 @@ def _panel(timeline, top, left, width, colours):
            f'<text x="0" y="{top + 24}" font-size="{TITLE_TEXT}" '
            f'font-weight="bold" fill="{INK}">{esc(timeline.title)}</text>',
            f'<text x="{width - RIGHT}" y="{top + 24}" text-anchor="end" '
-           f'fill="#444">共 {took}</text>']
+           f'fill="#444">{esc(said(N_("共 {took}"), took=took))}</text>']
     # Switches first: a bar covers the start of its arrow, a label's halo
     # the stretch of one that crosses it.
     for switch in timeline.switches:
@@ -348,15 +364,15 @@ def _legend(timelines, top, width):
     y = top + 26
     mid = y - 6                     # the middle of a CJK character
     keys = {
-        'run': ('运行', lambda x: f'<rect x="{x}" y="{mid - BAR / 2}" '
+        'run': (_('运行'), lambda x: f'<rect x="{x}" y="{mid - BAR / 2}" '
                 f'width="24" height="{BAR}" fill="{WORKER_COLOURS[0]}"/>'),
-        'wait': ('等待', lambda x: f'<rect x="{x}" y="{mid - 4}" width="24" '
+        'wait': (_('等待'), lambda x: f'<rect x="{x}" y="{mid - 4}" width="24" '
                  f'height="8" fill="#fff" stroke="{LOOP_COLOUR}" '
                  f'stroke-dasharray="4 3"/>'),
-        'blocked': ('阻塞在内核里', lambda x: f'<rect x="{x}" '
+        'blocked': (_('阻塞在内核里'), lambda x: f'<rect x="{x}" '
                     f'y="{mid - BAR / 2}" width="24" height="{BAR}" '
                     f'fill="url(#tl-blocked)" stroke="{BLOCKED_COLOUR}"/>'),
-        'switch': ('切换', lambda x: f'<line x1="{x + 12}" x2="{x + 12}" '
+        'switch': (_('切换'), lambda x: f'<line x1="{x + 12}" x2="{x + 12}" '
                    f'y1="{mid - 10}" y2="{mid + 9}" stroke="{INK}" '
                    f'stroke-width="2" marker-end="url(#tl-arrow)"/>'),
     }
@@ -369,7 +385,7 @@ def _legend(timelines, top, width):
             out.append(f'{key(x)}<text x="{x + 30}" y="{y}">{text}</text>')
             x += 30 + text_width(text, TEXT) + 24
     out.append(f'<text x="{width - RIGHT}" y="{y}" text-anchor="end">'
-               f'{TIME_NOTE}</text>')
+               f'{html.escape(_(TIME_NOTE))}</text>')
     return f'<g class="legend" fill="{INK}">' + ''.join(out) + '</g>'
 
 

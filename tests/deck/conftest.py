@@ -2,7 +2,11 @@
 
 The slides are built once per session, from the project root into a
 temporary directory, with warnings as errors; several tests read the result.
+The English edition is built once too, and ``edition`` gives a test each
+edition in turn: the browser's walks (fit, type size, axe-core) run on both.
 """
+
+import types
 
 import pytest
 
@@ -45,3 +49,22 @@ def serve():
 def deck(built_slides):
     """The Slides of the built deck, in order."""
     return parse_deck(built_slides / 'index.html')
+
+
+@pytest.fixture(scope='session')
+def english_slides(tmp_path_factory):
+    """Directory of the English edition's slides, built strictly."""
+    outdir = tmp_path_factory.mktemp('slides-en')
+    done = sphinx_build(ROOT, outdir, 'slides', *STRICT, '-D', 'language=en',
+                        '-d', str(tmp_path_factory.mktemp('doctrees-en')))
+    assert done.returncode == 0, done.stderr
+    return outdir
+
+
+@pytest.fixture(scope='module', params=['zh_CN', 'en'])
+def edition(request):
+    """An edition: its language, the directory it was built in, its Slides."""
+    built = request.getfixturevalue('built_slides' if request.param == 'zh_CN'
+                                    else 'english_slides')
+    return types.SimpleNamespace(language=request.param, dir=built,
+                                 deck=parse_deck(built / 'index.html'))

@@ -63,9 +63,10 @@ def test_every_page_says_it_is_in_chinese(built_slides, page):
 # --- axe-core on every slide as it is shown ------------------------------------
 
 @pytest.fixture(scope='module')
-def axe_walk(browser, built_slides):  # noqa: F811 (fixture)
-    """[(number, title, axe's violations)] for every slide, walked with ArrowRight."""
-    server = start_server(built_slides)
+def axe_walk(browser, edition):  # noqa: F811 (fixture)
+    """[(number, title, axe's violations)] for every slide of an edition,
+    walked with ArrowRight."""
+    server = start_server(edition.dir)
     page = browser.new_page(viewport=VIEWPORT)
     axe, found = Axe(), []
     try:
@@ -93,9 +94,9 @@ WALK_TIMEOUT = 600
 
 
 @pytest.mark.timeout(WALK_TIMEOUT)
-def test_axe_walked_every_slide(axe_walk, deck):
+def test_axe_walked_every_slide(axe_walk, edition):
     assert [(number, title) for number, title, _ in axe_walk] == [
-        (number, slide.title.strip()) for number, slide in enumerate(deck, 1)]
+        (number, slide.title.strip()) for number, slide in enumerate(edition.deck, 1)]
 
 
 @pytest.mark.timeout(WALK_TIMEOUT)
@@ -358,7 +359,9 @@ def test_the_console_is_worked_with_the_keyboard_alone(deck_page):
     console.keyboard.press('Enter')        # presses the button, does not move the deck
     assert console.inner_text('#timer_pause') == '继续'
     console.keyboard.press('Tab')
-    console.keyboard.press('Tab')          # 归零, then the notes
+    console.keyboard.press('Tab')          # 归零, then English (the other edition)
+    assert console.evaluate(focused) == 'edition'
+    console.keyboard.press('Tab')          # then the notes
     assert console.evaluate(focused) == 'presenter_notes'
     notes = 'document.getElementById("presenter_notes")'
     assert console.evaluate(f'{notes}.scrollHeight > {notes}.clientHeight'), \

@@ -125,11 +125,12 @@ CURRENT_SLIDE_SETTLED = f"""() => {{
 
 
 @pytest.fixture(scope='module')
-def walk(browser, built_slides):
-    """Walk the deck with ArrowRight; what was measured on each slide, and seen."""
+def walk(browser, edition):
+    """Walk the deck (each edition) with ArrowRight; what was measured on
+    each slide, and seen."""
     # The module-scoped server outlives the function-scoped `serve` fixture.
     from deck_support import start_server
-    server = start_server(built_slides)
+    server = start_server(edition.dir)
     base = f'http://127.0.0.1:{server.server_address[1]}/'
     shots = os.environ.get('DECK_SCREENSHOTS')
 
@@ -149,7 +150,7 @@ def walk(browser, built_slides):
             seen['slides'][-1]['small_text'] = page.evaluate(SMALL_TEXT, MIN_TEXT_PX)
             if shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(shots) / f'slide-{number + 1:02d}.png'))
+                page.screenshot(path=str(Path(shots) / f'{edition.language}-slide-{number + 1:02d}.png'))
             page.keyboard.press('ArrowRight')
         page.wait_for_timeout(300)  # late errors, e.g. from the last key press
     finally:

@@ -146,6 +146,17 @@ def test_other_code_runs_the_claim_again(tmp_path, counted, monkeypatch):
     assert counted.started == 2
 
 
+def test_each_edition_records_the_claim_in_its_own_language(tmp_path, counted):
+    chinese = livedemo.recording(tmp_path, 'awaits')
+    english = livedemo.recording(tmp_path, 'awaits', language='en')
+    assert counted.started == 2
+    assert english['output'].startswith('awaits: holds — ')
+    assert re.search(r'[\u3000-\u9fff]', chinese['output'])
+    assert not re.search(r'[\u3000-\u9fff\uff00-\uffef]', english['output'])
+    assert livedemo.recording(tmp_path, 'awaits')['output'] == chinese['output']
+    assert counted.started == 2
+
+
 def test_root_or_not_is_part_of_the_key(monkeypatch):
     """A check that needs root records "skipped" without it, and again with it."""
     keys = set()
@@ -179,7 +190,7 @@ def test_skipped_is_kept_as_a_recording(tmp_path, counted):
 
 def test_a_recording_that_contradicts_its_world_warns_and_is_not_kept(tmp_path, monkeypatch):
     refuting = [sys.executable, '-c', 'print("awaits: refuted — as if"); raise SystemExit(1)']
-    monkeypatch.setattr(livedemo, 'claim_command', lambda name, counterfactual: refuting)
+    monkeypatch.setattr(livedemo, 'claim_command', lambda name, counterfactual, **options: refuting)
     srcdir = project(tmp_path, '.. live-demo:: awaits\n')
     _, warnings = build_here(srcdir)
     assert 'index.rst:4: WARNING: live-demo awaits: the recording ended with exit status 1, ' \

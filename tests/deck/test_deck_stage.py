@@ -131,6 +131,15 @@ def test_a_counterfactual_streams_the_opposite_verdict(stage):
         'address-space --counterfactual（改由线程来写）: refuted — ')
 
 
+def test_the_english_edition_s_run_speaks_english(stage):
+    response = send(stage, 'POST', '/demo/address-space?counterfactual=1&lang=en',
+                    from_deck(stage))
+    assert response.status == 200
+    said = response.read().decode()
+    assert said.startswith('address-space --counterfactual (') and ': refuted — ' in said
+    assert not re.search(r'[\u3000-\u9fff\uff00-\uffef]', said)
+
+
 def test_output_arrives_while_the_run_is_still_on(fake_stage):
     response = send(fake_stage, 'POST', '/demo/address-space', from_deck(fake_stage))
     pids = fake_pids(response)        # read before the run has ended
@@ -268,7 +277,7 @@ def test_only_a_claim_of_the_registry_runs(stage, name):
 
 
 @pytest.mark.parametrize('query', ['counterfactual=1&x=2', 'counterfactual=yes', 'verbose=1',
-                                   'counterfactual'])
+                                   'counterfactual', 'lang=fr', 'lang=zh', 'lang=en&lang=en'])
 def test_a_run_takes_no_argument_but_counterfactual_1(stage, query):
     refused(send(stage, 'POST', f'/demo/address-space?{query}', from_deck(stage)), 400,
             'takes no parameter but counterfactual=1', repr(query))

@@ -26,9 +26,10 @@ from concurrent.futures import Future
 from ..hub import current_hub, sleep, spawn
 from ..loop import get_loop, set_loop
 from ..sync import Event
+from .english import say
 
 __all__ = ["job", "one_to_one", "many_to_one", "many_to_many", "hub_threads",
-           "shape", "who_ran", "compare"]
+           "shape", "who_ran", "shapes", "describe", "compare"]
 
 
 def job(wait, rounds, tick):
@@ -144,15 +145,26 @@ def who_ran(runs):
     return ran
 
 
+def shapes(tasks=8, hubs=2, rounds=3, tick=0.01):
+    """[(model, its shape, tasks run)] of the three models on the same
+    work: the numbers themselves, for a check to test without reading
+    words that change with the language."""
+    return [(name, shape(runs, rounds), len(runs))
+            for name, runs in _run_all(tasks, hubs, rounds, tick)]
+
+
+def describe(model, got, tasks):
+    """One line of structure for one of shapes()'s models."""
+    return say("{model}  任务做完 {done}/{total}，系统线程 {threads} 个，"
+               "hub {hubs} 个，换过线程的 {moved} 个",
+               model=model, total=tasks, done=got["done"],
+               threads=got["threads"], hubs=got["hubs"], moved=got["moved"])
+
+
 def compare(tasks=8, hubs=2, rounds=3, tick=0.01):
     """Run the three models on the same work; one line of structure each."""
-    lines = []
-    for name, runs in _run_all(tasks, hubs, rounds, tick):
-        got = shape(runs, rounds)
-        lines.append(f"{name}  任务做完 {got['done']}/{len(runs)}，"
-                     f"系统线程 {got['threads']} 个，hub {got['hubs']} 个，"
-                     f"换过线程的 {got['moved']} 个")
-    return "\n".join(lines)
+    return "\n".join(describe(*model)
+                     for model in shapes(tasks, hubs, rounds, tick))
 
 
 def _run_all(tasks, hubs, rounds, tick):

@@ -179,7 +179,7 @@ var DeckPresent = (function () {
     var all = slides(), index = SlideDeck.curSlide();
     var status = document.getElementById('deck-status');
     if (status && all[index]) {
-      status.textContent = '第 ' + (index + 1) + ' 张，共 ' + all.length + ' 张：' + title(all[index]);
+      status.textContent = deckWord('status', {n: index + 1, total: all.length, title: title(all[index])});
     }
   }
 
@@ -191,7 +191,7 @@ var DeckPresent = (function () {
       slide.inert = !overview && !slide.classList.contains('current');
       if (overview) {
         slide.tabIndex = 0;
-        slide.setAttribute('aria-label', '第 ' + (index + 1) + ' 张：' + title(slide));
+        slide.setAttribute('aria-label', deckWord('overview_slide', {n: index + 1, title: title(slide)}));
       } else if (slide.hasAttribute('tabindex')) {
         slide.removeAttribute('tabindex');
         slide.removeAttribute('aria-label');
@@ -241,7 +241,26 @@ var DeckPresent = (function () {
       event.source.postMessage(state(), '*');
     } else if (data.command === 'deck_goto' && consoles.indexOf(event.source) >= 0) {
       go(Number(data.index));
+    } else if (data.command === 'deck_edition' && consoles.indexOf(event.source) >= 0) {
+      switchEdition();
     }
+  }
+
+  // The same slide in the other edition (layout.html links it; make present
+  // serves both): the key l here, or the console's button, which asks this
+  // window through deck_edition.
+  function switchEdition() {
+    var other = document.querySelector('link[rel="alternate"][hreflang]');
+    if (!other) return false;
+    location.href = other.href.split('#')[0] + '#' + (SlideDeck.curSlide() + 1);
+    return true;
+  }
+
+  function onEditionKey(event) {
+    if (event.key !== 'l' || event.altKey || event.ctrlKey || event.metaKey) return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    if (switchEdition()) event.preventDefault();
   }
 
   // #N typed into the address bar of an open deck (hieroglyph reads it only on load).
@@ -271,6 +290,7 @@ var DeckPresent = (function () {
     document.addEventListener('slideenter', broadcast);
     document.addEventListener('slideenter', announce);
     window.addEventListener('keydown', onOverviewKey, true);
+    document.addEventListener('keydown', onEditionKey);
     document.addEventListener('DOMContentLoaded', function () {
       new MutationObserver(reachable).observe(document.querySelector('section.slides'),
           {attributes: true, attributeFilter: ['class'], subtree: true});

@@ -17,6 +17,7 @@
   var deck = window.opener;
   var shown = {index: -1, count: 0, current: null};
   var clock = {start: Date.now(), pausedAt: null};
+  var CLOCK_KEY = 'deck-console-clock';   // the clock, kept across a switch of edition
 
   function $(id) { return document.getElementById(id); }
 
@@ -36,7 +37,7 @@
   function drawClock() {
     $('elapsed').textContent = formatElapsed(elapsedMs());
     $('elapsed').classList.toggle('paused', clock.pausedAt !== null);
-    $('timer_pause').textContent = clock.pausedAt === null ? '暂停' : '继续';
+    $('timer_pause').textContent = deckWord(clock.pausedAt === null ? 'pause' : 'resume');
   }
 
   function togglePause() {
@@ -91,6 +92,24 @@
     if (index >= 0 && index < shown.count) send({command: 'deck_goto', index: index});
   }
 
+  // The other edition: the audience window moves to the same slide in it,
+  // and this console to its own page there, its clock running on.
+  function switchEdition() {
+    var button = $('edition');
+    if (!button) return;
+    send({command: 'deck_edition'});
+    try { sessionStorage.setItem(CLOCK_KEY, JSON.stringify(clock)); } catch (e) { /* no storage: the clock restarts */ }
+    location.href = button.getAttribute('data-href');
+  }
+
+  function restoreClock() {
+    try {
+      var kept = JSON.parse(sessionStorage.getItem(CLOCK_KEY) || 'null');
+      sessionStorage.removeItem(CLOCK_KEY);
+      if (kept && typeof kept.start === 'number') clock = kept;
+    } catch (e) { /* nothing kept */ }
+  }
+
   function onMessage(event) {
     if (event.source === deck && event.data && event.data.command === 'deck_state') {
       show(event.data);
@@ -119,12 +138,14 @@
       case 'End': go(shown.count - 1); break;
       case 'p': togglePause(); break;
       case 'r': resetClock(); break;
+      case 'l': switchEdition(); break;
       default: return;
     }
     event.preventDefault();
   }
 
   function init() {
+    restoreClock();
     window.addEventListener('message', onMessage);
     document.addEventListener('keydown', onKey);
     window.addEventListener('resize', function () {
@@ -135,6 +156,7 @@
     $('next').addEventListener('click', function () { go(shown.index + 1); });
     $('timer_pause').addEventListener('click', togglePause);
     $('timer_reset').addEventListener('click', resetClock);
+    if ($('edition')) $('edition').addEventListener('click', switchEdition);
 
     if (!deck) {
       $('no_deck').hidden = false;

@@ -26,9 +26,6 @@
   'use strict';
 
   var BUTTONS = 'button[data-demo], button[data-demo-counterfactual], button[data-live]';
-  var MARKS = {running: '运行中', live: '现场', stopped: '已停止', refused: '被拒绝',
-               failed: '出错'};
-  var STOP_LABEL = '停止';
 
   var token = null;     // this launch's, from the page deckext.stage served
   var run = null;       // the run that is on: {button, slide, demo, text, abort, finished}
@@ -44,7 +41,7 @@
   function show(current, state) {
     var demo = current.demo, screen = demo.querySelector('.live-demo-screen');
     demo.querySelector('[data-demo-output]').textContent = current.text;
-    demo.querySelector('[data-demo-mark]').textContent = MARKS[state];
+    demo.querySelector('[data-demo-mark]').textContent = deckWord('demo_' + state);
     demo.setAttribute('data-demo-state', state);
     screen.scrollTop = screen.scrollHeight;
     resendToConsoles();
@@ -77,7 +74,7 @@
                          demo: button.closest('.live-demo'), text: '',
                          abort: new AbortController()};
     button.setAttribute('data-label', button.textContent);
-    button.textContent = STOP_LABEL;
+    button.textContent = deckWord('demo_stop');
     show(current, 'running');
 
     function read(response) {
@@ -93,7 +90,11 @@
       return pump();
     }
 
-    var url = '/demo/' + encodeURIComponent(name) + (counterfactual ? '?counterfactual=1' : '');
+    // The claim speaks the page's language: the Chinese edition's is the default.
+    var lang = document.documentElement.lang, query = [];
+    if (counterfactual) query.push('counterfactual=1');
+    if (lang && lang.indexOf('zh') !== 0) query.push('lang=' + encodeURIComponent(lang));
+    var url = '/demo/' + encodeURIComponent(name) + (query.length ? '?' + query.join('&') : '');
     current.finished = post(url, current.abort.signal).then(read).catch(function (error) {
       if (current.abort.signal.aborted) return 'stopped';
       current.text += (current.text ? '\n' : '') + error.message;
@@ -154,12 +155,10 @@
   var liveStopped = Promise.resolve();   // the last POST /live/stop, answered
   var LOOP_COLOUR = '#6b6b6b', BLOCKED_COLOUR = '#c0392b', INK = '#1a1a1a';
   var WORKER_COLOURS = ['#1f63b5', '#d9730d', '#2e8b3a', '#8e44ad', '#c0392b'];
-  var LIVE_STATES = {starting: '启动中…', running: '现场运行中', blocking: '已阻塞：每个请求 time.sleep(0.5)',
-                     ended: '已结束', failed: '出错：'};
 
   function liveState(hub, state, extra) {
     hub.setAttribute('data-live-state', state);
-    hub.querySelector('[data-live-state-text]').textContent = LIVE_STATES[state] + (extra || '');
+    hub.querySelector('[data-live-state-text]').textContent = deckWord('live_' + state) + (extra || '');
   }
 
   function startLive(slide, hub) {
@@ -215,8 +214,8 @@
     });
     var stall = data.detector, report = '';
     if (stall) {
-      report = '阻塞检测器：' + stall.culprit + ' 占住 hub 超过 ' + data.threshold +
-               ' 秒，卡在 ' + stall.where;
+      report = deckWord('live_report', {culprit: stall.culprit, threshold: data.threshold,
+                                        where: stall.where});
     }
     var box = hub.querySelector('[data-detector-report]');
     if (report !== current.report) {
@@ -246,7 +245,7 @@
       return node;
     }
     add('text', {x: left - 12, y: lanes.hub + 18, 'font-size': 18, 'text-anchor': 'end', fill: INK}, 'hub');
-    add('text', {x: left - 12, y: lanes.run + 18, 'font-size': 18, 'text-anchor': 'end', fill: INK}, '微线程');
+    add('text', {x: left - 12, y: lanes.run + 18, 'font-size': 18, 'text-anchor': 'end', fill: INK}, deckWord('live_lane'));
     data.strip.forEach(function (span) {
       var start = span[0], length = span[1], polling = span[2] === null;
       var held = !polling && length >= data.threshold * 1000;
@@ -257,15 +256,16 @@
       if (held) {
         add('text', {x: left + start / total * plot + 6, y: lanes.run + 18, 'font-size': 18,
                      fill: '#fff', 'data-held': ''},
-            (culprit ? culprit + ' ' : '') + (length / 1000).toFixed(2) + ' 秒');
+            (culprit ? culprit + ' ' : '') + deckWord('seconds', {value: (length / 1000).toFixed(2)}));
       }
     });
     add('text', {x: width - 10, y: 88, 'font-size': 18, 'text-anchor': 'end', fill: '#444'},
-        '最近 ' + Math.ceil(data.strip.length / 2) + ' 轮，共 ' + formatMs(total));
+        deckWord('live_recent', {ticks: Math.ceil(data.strip.length / 2), total: formatMs(total)}));
   }
 
   function formatMs(ms) {
-    return ms >= 1000 ? (ms / 1000).toFixed(2) + ' 秒' : ms.toFixed(1) + ' 毫秒';
+    return ms >= 1000 ? deckWord('seconds', {value: (ms / 1000).toFixed(2)})
+                      : deckWord('milliseconds', {value: ms.toFixed(1)});
   }
 
   document.addEventListener('DOMContentLoaded', function () {
