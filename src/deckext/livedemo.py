@@ -37,7 +37,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .fingerprint import code_digest, import_closure
-from .stage import Run, claim_command, demo_language, registry
+from .stage import SOURCE_LANGUAGE, Run, claim_command, demo_language, registry
 from .words import N_, P_, _, language
 
 logger = logging.getLogger(__name__)
@@ -90,18 +90,18 @@ def claims_source(demos=None):
     return _source[stamp]
 
 
-def recording_key(name, counterfactual, language='zh'):
+def recording_key(name, counterfactual, language=SOURCE_LANGUAGE):
     facts = [name, str(counterfactual), language, claims_source()[2], sys.version,
              'root' if os.geteuid() == 0 else 'not root']
     return hashlib.sha256('\0'.join(facts).encode()).hexdigest()
 
 
-def recording(root, name, counterfactual=False, language='zh'):
+def recording(root, name, counterfactual=False, language=SOURCE_LANGUAGE):
     """{'status', 'output'} of claim name's run (or its counterfactual's)
     in language, from the cache under root while its key holds, else run now."""
     key = recording_key(name, counterfactual, language)
     world = f'{name}{"--counterfactual" if counterfactual else ""}'
-    path = Path(root) / CACHE / f'{world}{"" if language == "zh" else "." + language}.json'
+    path = Path(root) / CACHE / f'{world}{"" if language == SOURCE_LANGUAGE else "." + language}.json'
     with contextlib.suppress(OSError, ValueError):
         kept = json.loads(path.read_text(encoding='utf-8'))
         if kept.get('key') == key:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pygments.styles.friendly import FriendlyStyle
 
-from .words import N_, _
+from .words import N_, SOURCE_LANGUAGE, _
 
 THEME_DIR = Path(__file__).parent / 'themes' / 'deck'
 
@@ -44,8 +44,7 @@ SCRIPT_WORDS = {
 # Each edition named in its own language, for the switch between them
 # (the key l in the deck, a button in the console); its build directory is
 # _build/slides for the source, _build/slides-<lang> for another (Makefile).
-EDITION_NAMES = {'zh_CN': '中文', 'en': 'English'}
-SOURCE_EDITION = 'zh_CN'
+EDITION_NAMES = {SOURCE_LANGUAGE: '中文', 'en': 'English'}
 
 # The words of the theme's templates (console.html), by key.
 TEMPLATE_WORDS = {
@@ -133,17 +132,17 @@ def editions(app):
     """The languages the deck is built in: the source's and each of locales/."""
     translated = sorted(path.name for path in (Path(app.srcdir) / 'locales').glob('*')
                         if (path / 'LC_MESSAGES').is_dir())
-    return [SOURCE_EDITION] + [language for language in translated if language != SOURCE_EDITION]
+    return [SOURCE_LANGUAGE] + [language for language in translated if language != SOURCE_LANGUAGE]
 
 
 def build_dir(language):
-    return 'slides' if language == SOURCE_EDITION else f'slides-{language}'
+    return 'slides' if language == SOURCE_LANGUAGE else f'slides-{language}'
 
 
 def other_editions(app, pagename):
     """[{lang, name, href}] of the editions this page is not in, each the
     same page of the sibling build directory."""
-    here = app.config.language or SOURCE_EDITION
+    here = app.config.language or SOURCE_LANGUAGE
     return [{'lang': language.replace('_', '-'), 'name': EDITION_NAMES.get(language, language),
              'href': f'../{build_dir(language)}/{pagename}.html'}
             for language in editions(app) if language != here]

@@ -216,57 +216,61 @@ def test_a_locale_the_machine_lacks_falls_back_with_one_line():
 
 # --- the switch on stage -------------------------------------------------------
 
-def test_l_switches_to_the_same_slide_in_the_other_edition_and_back(
-        browser, built_slides, english_slides, tmp_path):  # noqa: F811 (fixture)
+@pytest.fixture
+def both_editions(built_slides, english_slides, tmp_path):
     """make present's layout: _build/slides at / and /slides/, _build/slides-en
-    at /slides-en/; each edition links the other's page, the key l follows."""
-    from deckext.present import TYPE_FITTED
+    at /slides-en/, served by a Stage."""
     from stage_support import serving
-    from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT
     (tmp_path / 'slides').symlink_to(built_slides)
     (tmp_path / 'slides-en').symlink_to(english_slides)
     with serving(tmp_path / 'slides', editions=[tmp_path / 'slides-en']) as stage:
-        page = browser.new_page(viewport=VIEWPORT)
-        try:
-            page.goto(stage.url + 'index.html#5', wait_until='load')
+        yield stage
+
+
+def test_l_switches_to_the_same_slide_in_the_other_edition_and_back(
+        browser, both_editions):  # noqa: F811 (fixture)
+    """Each edition links the other's page; the key l follows it."""
+    from deckext.present import TYPE_FITTED
+    from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT
+    stage = both_editions
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(stage.url + 'index.html#5', wait_until='load')
+        page.wait_for_function(TYPE_FITTED)
+        for lang, path in (('en', '/slides-en/index.html'), ('zh-CN', '/slides/index.html')):
+            page.keyboard.press('l')
+            page.wait_for_url(f'**{path}#5')
             page.wait_for_function(TYPE_FITTED)
-            for lang, path in (('en', '/slides-en/index.html'), ('zh-CN', '/slides/index.html')):
-                page.keyboard.press('l')
-                page.wait_for_url(f'**{path}#5')
-                page.wait_for_function(TYPE_FITTED)
-                page.wait_for_function(CURRENT_SLIDE_SETTLED)
-                assert page.evaluate('document.documentElement.lang') == lang
-                assert page.evaluate('SlideDeck.curSlide()') == 4
-        finally:
-            page.close()
+            page.wait_for_function(CURRENT_SLIDE_SETTLED)
+            assert page.evaluate('document.documentElement.lang') == lang
+            assert page.evaluate('SlideDeck.curSlide()') == 4
+    finally:
+        page.close()
 
 
 def test_the_consoles_button_switches_both_windows_and_keeps_the_clock(
-        browser, built_slides, english_slides, tmp_path):  # noqa: F811 (fixture)
-    from stage_support import serving
+        browser, both_editions):  # noqa: F811 (fixture)
     from test_deck_browser import CURRENT_SLIDE_SETTLED, VIEWPORT
-    (tmp_path / 'slides').symlink_to(built_slides)
-    (tmp_path / 'slides-en').symlink_to(english_slides)
-    with serving(tmp_path / 'slides', editions=[tmp_path / 'slides-en']) as stage:
-        context = browser.new_context(viewport=VIEWPORT)
-        try:
-            page = context.new_page()
-            page.goto(stage.url + 'index.html#3', wait_until='load')
-            page.wait_for_function(CURRENT_SLIDE_SETTLED)
-            with page.expect_popup() as opened:
-                page.keyboard.press('c')
-            console = opened.value
-            console.wait_for_function('document.querySelector("#cur_slide_num")?.textContent === "3"')
-            console.click('#timer_pause')          # a paused clock shows it was kept
-            paused = console.inner_text('#elapsed')
-            assert console.inner_text('#edition') == 'English'
-            console.click('#edition')
-            page.wait_for_url('**/slides-en/index.html#3')
-            console.wait_for_url('**/slides-en/console.html')
-            console.wait_for_function('document.querySelector("#cur_slide_num")?.textContent === "3"')
-            assert console.evaluate('document.documentElement.lang') == 'en'
-            assert console.inner_text('#timer_pause') == 'Resume'
-            assert console.inner_text('#elapsed') == paused
-            assert console.inner_text('#edition') == '中文'
-        finally:
-            context.close()
+    stage = both_editions
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(stage.url + 'index.html#3', wait_until='load')
+        page.wait_for_function(CURRENT_SLIDE_SETTLED)
+        with page.expect_popup() as opened:
+            page.keyboard.press('c')
+        console = opened.value
+        console.wait_for_function('document.querySelector("#cur_slide_num")?.textContent === "3"')
+        console.click('#timer_pause')          # a paused clock shows it was kept
+        paused = console.inner_text('#elapsed')
+        assert console.inner_text('#edition') == 'English'
+        console.click('#edition')
+        page.wait_for_url('**/slides-en/index.html#3')
+        console.wait_for_url('**/slides-en/console.html')
+        console.wait_for_function('document.querySelector("#cur_slide_num")?.textContent === "3"')
+        assert console.evaluate('document.documentElement.lang') == 'en'
+        assert console.inner_text('#timer_pause') == 'Resume'
+        assert console.inner_text('#elapsed') == paused
+        assert console.inner_text('#edition') == '中文'
+    finally:
+        context.close()
