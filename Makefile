@@ -89,8 +89,10 @@ screens: slides ## a PNG of every slide and a contact sheet: _build/screens/ (la
 # (tests/deck/test_deck_present.py fails until then).  SLIDE="title" picks
 # another slide than deckext.present's default.
 .PHONY: pictures
-pictures: slides ## the README's docs/slide.png, docs/console.png and docs/pictures.json
-	$(BIN)/python -m deckext.present pictures $(BUILD)/slides docs $(if $(SLIDE),--slide "$(SLIDE)")
+pictures: slides ## the README's docs/slide.png, slide-en.png, console.png, live.png, pictures.json
+	$(SPHINX) -q -b slides -D language=en . $(BUILD)/slides-en
+	$(BIN)/python -m deckext.present pictures $(BUILD)/slides docs --english $(BUILD)/slides-en \
+	    $(if $(SLIDE),--slide "$(SLIDE)")
 
 test: $(STAMP) ## unit tests and doctests, slide doctests, strict slides builds (both editions)
 	$(BIN)/python -m pytest -rs --cov=microthread --cov-report=term-missing:skip-covered

@@ -78,7 +78,7 @@ class Server:
     def __init__(self, kind, cpu):
         self.kind = kind
         self.log = tempfile.TemporaryFile()
-        args = all_servers()[kind][1]
+        args = all_servers()[kind]
         self.process = subprocess.Popen(
             [sys.executable, *args, "--host", HOST, "--port", "0"],
             stdout=subprocess.PIPE, stderr=self.log, text=True,

@@ -13,12 +13,7 @@ import subprocess
 import sys
 import threading
 
-KINDS = {
-    "microthread": "微线程",
-    "asyncio_task": "asyncio task",
-    "gevent_greenlet": "gevent greenlet",
-    "thread": "系统线程",
-}
+KINDS = ("microthread", "asyncio_task", "gevent_greenlet", "thread")
 NEEDS = {"gevent_greenlet": "gevent"}
 IMPORTS = {"microthread": "microthread.sync", "asyncio_task": "asyncio",
            "gevent_greenlet": "gevent.event", "thread": "threading"}

@@ -248,30 +248,24 @@ def pinned(run):
     return run_pinned
 
 
-# key -> (label on the slide, what one step includes, run(count), ops per
-# repeat at scale 1).  The switches and the wakeups run pinned to one CPU.
+# key in bench.json -> (run(count), ops per repeat at scale 1).  The switches
+# and the wakeups run pinned to one CPU.  The deck names each, and says what
+# one step includes (deckext/benchlabels.py): the data is numbers only.
 MEASURES = {
-    "function_call_ns": ("Python 函数调用", "", function_call, 1_000_000),
-    "generator_send_ns": ("生成器 send", "", generator_send, 1_000_000),
-    "greenlet_switch_ns": ("greenlet 切换", "同一线程里换栈，不进内核",
-                           pinned(greenlet_switch), 400_000),
-    "getppid_ns": ("系统调用 os.getppid", "进一次内核再出来", getppid, 400_000),
-    "epoll_poll0_ns": ("空 epoll.poll(0)", "", epoll_poll0, 400_000),
-    "wait_fd_ns": ("wait_fd 经 hub 一个来回", "fd 已就绪：登记、epoll_wait、切换两次",
-                   wait_fd_round_trip, 100_000),
-    "wait_fd_eager_ns": ("wait_fd, 每次 epoll_ctl", "同上，另加两次 epoll_ctl",
-                         wait_fd_eager, 100_000),
-    "socketpair_ns": ("socketpair send+recv", "", socketpair_send_recv, 100_000),
-    "thread_hop_pinned_ns": ("线程切换 (同一 CPU)", "经管道，内核换线程，交接 GIL",
-                             pinned(thread_hop), 20_000),
-    "thread_hop_ns": ("线程切换 (不绑 CPU)", "同上，跨 CPU 唤醒", thread_hop, 20_000),
-    "process_hop_pinned_ns": ("进程切换 (同一 CPU)", "经管道，内核换进程",
-                              pinned(process_hop), 20_000),
-    "process_hop_ns": ("进程切换 (不绑 CPU)", "同上，跨 CPU 唤醒", process_hop, 20_000),
-    "thread_wakeup_ns": ("线程在 recv 里被唤醒", "内核换线程，交接 GIL",
-                         pinned(thread_wakeup), 20_000),
-    "wait_fd_wakeup_ns": ("微线程在 wait_fd 里被唤醒", "epoll_wait，切换两次",
-                          pinned(wait_fd_wakeup), 20_000),
+    "function_call_ns": (function_call, 1_000_000),
+    "generator_send_ns": (generator_send, 1_000_000),
+    "greenlet_switch_ns": (pinned(greenlet_switch), 400_000),
+    "getppid_ns": (getppid, 400_000),
+    "epoll_poll0_ns": (epoll_poll0, 400_000),
+    "wait_fd_ns": (wait_fd_round_trip, 100_000),
+    "wait_fd_eager_ns": (wait_fd_eager, 100_000),
+    "socketpair_ns": (socketpair_send_recv, 100_000),
+    "thread_hop_pinned_ns": (pinned(thread_hop), 20_000),
+    "thread_hop_ns": (thread_hop, 20_000),
+    "process_hop_pinned_ns": (pinned(process_hop), 20_000),
+    "process_hop_ns": (process_hop, 20_000),
+    "thread_wakeup_ns": (pinned(thread_wakeup), 20_000),
+    "wait_fd_wakeup_ns": (pinned(wait_fd_wakeup), 20_000),
 }
 
 
@@ -288,16 +282,8 @@ def measure(scale=1.0, repeats=7, only=None):
     samples = {key: [] for key in keys}
     for _ in range(repeats):
         for key in keys:
-            _, _, run, count = MEASURES[key]
+            run, count = MEASURES[key]
             count = max(2, int(count * scale))
             samples[key].append(run(count) / count * 1e9)
     return {key: round(statistics.median(samples[key]), 1) for key in keys}
 
-
-def labels():
-    return {key: label for key, (label, _, _, _) in MEASURES.items()}
-
-
-def includes():
-    """What one step of each measure includes, where its label does not say."""
-    return {key: what for key, (_, what, _, _) in MEASURES.items() if what}

@@ -27,26 +27,23 @@ from microthread.loop import EventLoop, get_loop, set_loop
 
 BUFFER_SIZE = microthread_echo.BUFFER_SIZE
 
-# name -> (label on the slides, the command's arguments after the python)
+# name -> the command's arguments after the python (the deck names them:
+# deckext/benchlabels.py)
 OURS = {
-    "green": ("微线程", ["-m", "microthread.server", "--style", "green"]),
-    "green-timeout": ("微线程+空闲超时",
-                      ["-m", "microthread.server", "--style", "green",
-                       "--idle-timeout", "600"]),
-    "callback": ("回调", ["-m", "microthread.server", "--style", "callback"]),
-    "threads": ("系统线程", ["-m", "microthread.server", "--style", "threads"]),
+    "green": ["-m", "microthread.server", "--style", "green"],
+    "green-timeout": ["-m", "microthread.server", "--style", "green",
+                      "--idle-timeout", "600"],
+    "callback": ["-m", "microthread.server", "--style", "callback"],
+    "threads": ["-m", "microthread.server", "--style", "threads"],
 }
 THEIRS = {
-    "asyncio-streams": ("asyncio streams", ["-m", "bench.servers", "asyncio-streams"]),
-    "asyncio-protocol": ("asyncio Protocol", ["-m", "bench.servers", "asyncio-protocol"]),
-    "uvloop": ("uvloop Protocol", ["-m", "bench.servers", "uvloop"]),
-    "gevent": ("gevent StreamServer", ["-m", "bench.servers", "gevent"]),
-    "green-eager": ("微线程, 每次 epoll_ctl",
-                    ["-m", "bench.servers", "green-eager"]),
-    "green-observed": ("微线程, 现场观察中",
-                       ["-m", "bench.servers", "green-observed"]),
-    "greenlet-bare": ("裸 greenlet hub（无功能，下限）",
-                      ["-m", "bench.servers", "greenlet-bare"]),
+    "asyncio-streams": ["-m", "bench.servers", "asyncio-streams"],
+    "asyncio-protocol": ["-m", "bench.servers", "asyncio-protocol"],
+    "uvloop": ["-m", "bench.servers", "uvloop"],
+    "gevent": ["-m", "bench.servers", "gevent"],
+    "green-eager": ["-m", "bench.servers", "green-eager"],
+    "green-observed": ["-m", "bench.servers", "green-observed"],
+    "greenlet-bare": ["-m", "bench.servers", "greenlet-bare"],
 }
 # What each server needs beyond the runtime's own requirements.
 NEEDS = {"uvloop": "uvloop", "gevent": "gevent"}

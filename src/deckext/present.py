@@ -2,7 +2,7 @@
 
     python -m deckext.present pdf      _build/slides _build/deck.pdf [--notes]
     python -m deckext.present screens  _build/slides _build/screens
-    python -m deckext.present pictures _build/slides docs [--slide TITLE]
+    python -m deckext.present pictures _build/slides docs [--slide TITLE] [--english _build/slides-en]
 
 Each opens the built deck in Debian's headless Chromium (``/usr/bin/chromium``,
 driven by Playwright; no browser is downloaded), served from 127.0.0.1, so
@@ -17,9 +17,11 @@ page with its speaker notes below.  ``screens`` writes ``slide-NN.png`` at
 writes the README's ``slide.png`` (one slide, as the audience sees it) and
 ``console.png`` (the presenter console, opened on that slide with the c key,
 its clock stopped at 00:00), ``live.png`` (the live hub view, served as
-``make present`` serves it, caught mid-stall after 阻塞), and ``pictures.json``: the deck's slide count,
-the console's counter as it read, and each picture's sha256, so that a test
-can tell pictures of an older deck from pictures of this one.
+``make present`` serves it, caught mid-stall after 阻塞), with ``--english
+DIR`` ``slide-en.png`` (the same slide of the English edition built in DIR),
+and ``pictures.json``: the deck's slide count, the console's counter as it
+read, and each picture's sha256, so that a test can tell pictures of an
+older deck from pictures of this one.
 """
 
 import argparse
@@ -176,30 +178,41 @@ def sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def pictures(slides_dir, outdir, title=PICTURE_SLIDE, browser=None):
+def _titles(page):
+    return page.eval_on_selector_all(
+        SLIDES, 'all => all.map(s => s.querySelector("h1, h2").textContent.trim())')
+
+
+def _shoot_slide(page, index, out):
+    """The slide at index, as the audience sees it at 0.8 of its design size."""
+    _show(page, index)
+    page.set_viewport_size(PICTURE_SLIDE_VIEWPORT)
+    page.wait_for_function(
+        'w => document.documentElement.clientWidth === w && getComputedStyle('
+        'document.documentElement).getPropertyValue("--deck-scale") === "0.8"',
+        arg=PICTURE_SLIDE_VIEWPORT['width'])
+    page.locator(f'{SLIDES}.current').screenshot(path=str(out))
+
+
+def pictures(slides_dir, outdir, title=PICTURE_SLIDE, browser=None, english_dir=None):
     """Write the README's slide.png and console.png, and pictures.json; return what it holds.
 
     The slide titled title, at 0.8 of its design size; then the presenter
     console as a speaker opens it, with the c key on that slide, in a
-    960x540 window, its clock stopped at 00:00.
+    960x540 window, its clock stopped at 00:00.  Given english_dir, also
+    slide-en.png: the slide of the same number in the English edition, so
+    the README shows what the translation looks like on screen.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     slide_png, console_png = outdir / 'slide.png', outdir / 'console.png'
     with deck_page(slides_dir, browser, viewport=PICTURE_CONSOLE_VIEWPORT) as page:
-        titles = page.eval_on_selector_all(
-            SLIDES, 'all => all.map(s => s.querySelector("h1, h2").textContent.trim())')
+        titles = _titles(page)
         if title not in titles:
             raise DeckError(f'no slide is titled {title!r}: choose one with --slide '
                             '(make pictures SLIDE=...)')
         index = titles.index(title)
-        _show(page, index)
-        page.set_viewport_size(PICTURE_SLIDE_VIEWPORT)
-        page.wait_for_function(
-            'w => document.documentElement.clientWidth === w && getComputedStyle('
-            'document.documentElement).getPropertyValue("--deck-scale") === "0.8"',
-            arg=PICTURE_SLIDE_VIEWPORT['width'])
-        page.locator(f'{SLIDES}.current').screenshot(path=str(slide_png))
+        _shoot_slide(page, index, slide_png)
 
         clock = page.context.clock
         clock.install()
@@ -216,18 +229,36 @@ def pictures(slides_dir, outdir, title=PICTURE_SLIDE, browser=None):
         console.evaluate('document.fonts.ready')
         counter = ' '.join(console.inner_text('#controls .counter').split())
         console.screenshot(path=str(console_png))
-    live_png = outdir / 'live.png'
-    live_number = live_picture(slides_dir, live_png, browser)
+    pngs = [slide_png, console_png]
     described = {
         'slides': len(titles),
         'slide': {'number': index + 1, 'title': title},
         'console_counter': counter,
-        'live_slide': live_number,
-        'sha256': {png.name: sha256(png) for png in (slide_png, console_png, live_png)},
     }
+    if english_dir is not None:
+        english_png = outdir / 'slide-en.png'
+        described['slide_en'] = english_picture(english_dir, index, len(titles), english_png,
+                                                browser)
+        pngs.append(english_png)
+    live_png = outdir / 'live.png'
+    described['live_slide'] = live_picture(slides_dir, live_png, browser)
+    pngs.append(live_png)
+    described['sha256'] = {png.name: sha256(png) for png in pngs}
     (outdir / PICTURES_JSON).write_text(
         json.dumps(described, ensure_ascii=False, indent=2) + '\n', encoding='utf-8')
     return described
+
+
+def english_picture(english_dir, index, count, out, browser=None):
+    """A PNG of slide index of the English edition; returns its number, title and language."""
+    with deck_page(english_dir, browser, viewport=PICTURE_CONSOLE_VIEWPORT) as page:
+        titles = _titles(page)
+        if len(titles) != count:
+            raise DeckError(f'{english_dir} has {len(titles)} slides, the source {count}: '
+                            'build both editions from the same sources')
+        _shoot_slide(page, index, out)
+        language = page.evaluate('document.documentElement.lang')
+    return {'number': index + 1, 'title': titles[index], 'lang': language}
 
 
 # The live slide mid-stall: 阻塞 pressed, the detector's report on the
@@ -295,14 +326,19 @@ def main(argv=None):
     to_pictures.add_argument('outdir', help='directory for the pictures and pictures.json (docs)')
     to_pictures.add_argument('--slide', default=PICTURE_SLIDE, metavar='TITLE',
                              help=f'the title of the slide to show (default: {PICTURE_SLIDE})')
+    to_pictures.add_argument('--english', metavar='DIR',
+                             help='the English edition (_build/slides-en): '
+                                  'slide-en.png, the same slide in English')
     args = parser.parse_args(argv)
     try:
         if args.command == 'pdf':
             pages = pdf(args.slides_dir, args.out, notes=args.notes)
             print(f'{args.out}: {pages} slides' + (' with notes' if args.notes else ''))
         elif args.command == 'pictures':
-            described = pictures(args.slides_dir, args.outdir, title=args.slide)
-            print(f'{args.outdir}: slide.png and console.png of slide '
+            described = pictures(args.slides_dir, args.outdir, title=args.slide,
+                                 english_dir=args.english)
+            english = ' and slide-en.png' if args.english else ''
+            print(f'{args.outdir}: slide.png{english} and console.png of slide '
                   f'{described["console_counter"]} ({args.slide}), live.png of slide '
                   f'{described["live_slide"]} mid-stall')
         else:

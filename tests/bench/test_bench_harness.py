@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from deckext import benchlabels
 from deckext.fingerprint import fingerprint
 from microthread import WRITE, wait_fd
 from microthread.loop import EventLoop, current_loop, set_loop
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT))   # `bench` is the project's top-level package
 
 from bench import echo, memory, micro  # noqa: E402
 from bench.__main__ import C10K_KINDS, ECHO_KINDS  # noqa: E402
-from bench.servers import available  # noqa: E402
+from bench.servers import all_servers, available  # noqa: E402
 
 OURS_AND_ASYNCIO = ["green", "green-timeout", "callback", "threads",
                     "asyncio-streams", "asyncio-protocol", "green-eager",
@@ -48,11 +49,20 @@ def quick_run(tmp_path_factory):
 
 
 def test_quick_run_writes_every_section_with_its_machine(quick_run):
-    assert {"meta", "labels", "micro", "memory", "echo", "c10k"} <= set(quick_run)
+    assert set(quick_run) == {"meta", "micro", "memory", "echo", "c10k"}
     meta = quick_run["meta"]
     assert meta["machine"]["cpus"] >= 1 and meta["versions"]["python"]
     assert meta["date"]
     assert set(quick_run["micro"]) == set(micro.MEASURES)
+
+
+def test_the_deck_names_everything_the_benchmark_measures():
+    """The data is numbers only, one file for both editions: every key it
+    can hold has its name among the deck's words (deckext.benchlabels)."""
+    assert set(benchlabels.LABELS["micro"]) == set(micro.MEASURES)
+    assert set(benchlabels.LABELS["micro_includes"]) <= set(micro.MEASURES)
+    assert set(benchlabels.LABELS["memory"]) == set(memory.KINDS)
+    assert set(benchlabels.LABELS["servers"]) == set(all_servers())
 
 
 def test_quick_run_records_the_code_every_part_measured(quick_run):
@@ -115,7 +125,7 @@ def test_a_server_that_stops_accepting_keeps_the_memory_it_reached_and_says_why(
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler to build the benchmark's echo client")
     (tmp_path / "capped.py").write_text(CAPPED)
-    servers = {"capped": ("capped", [str(tmp_path / "capped.py"), "6"]),
+    servers = {"capped": [str(tmp_path / "capped.py"), "6"],
                "callback": echo.all_servers()["callback"]}
     monkeypatch.setattr(echo, "all_servers", lambda: servers)
     binary = echo.build_client(tmp_path)
@@ -151,7 +161,7 @@ def test_the_wakeup_measures_leave_no_fd_thread_or_loop_behind(run):
 def test_every_bar_of_the_ladder_says_what_one_step_includes():
     ladder = ["greenlet_switch_ns", "thread_hop_pinned_ns", "process_hop_pinned_ns",
               "thread_wakeup_ns", "wait_fd_wakeup_ns", "getppid_ns"]
-    includes = micro.includes()
+    includes = benchlabels.LABELS["micro_includes"]
     assert all(includes.get(key) for key in ladder)
     assert "GIL" in includes["thread_hop_pinned_ns"]
     assert "GIL" in includes["thread_wakeup_ns"]

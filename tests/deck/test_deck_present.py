@@ -15,9 +15,10 @@
 * `make pdf` (with and without NOTES=1) and `make screens`, through
   deckext.present: one page a slide, the Chinese titles as text, embedded
   fonts; a PNG a slide and a contact sheet.
-* `make pictures`: the README's slide.png and console.png, and the committed
-  ones are of this deck (docs/pictures.json: its slide count, the console's
-  counter, each picture's sha256).
+* `make pictures`: the README's slide.png, the same slide in English
+  (slide-en.png, refused from an English build of another deck) and
+  console.png, and the committed ones are of this deck (docs/pictures.json:
+  its slide count, the console's counter, each picture's sha256).
 
 Every page here records its console errors and its requests; none may fail
 or leave 127.0.0.1.  Browser and Chromium flags are the deck browser test's.
@@ -32,9 +33,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from deck_support import ROOT
+from deck_support import ROOT, parse_deck
 from deckext import present
 from test_deck_browser import MIN_TEXT_PX
+from test_deck_edition import CJK
 
 DESIGN = (900, 700)
 MARGIN = 10                       # px of window around the slide (present.js)
@@ -467,22 +469,46 @@ def test_pdf_with_notes_puts_each_slides_notes_on_its_page(built_slides, tmp_pat
     assert missing == []
 
 
-def test_pictures_show_a_slide_and_the_console_opened_on_it(built_slides, tmp_path, deck,
-                                                          browser):  # noqa: F811 (fixture)
+PICTURES = ('slide.png', 'slide-en.png', 'console.png', 'live.png')
+
+
+def test_pictures_show_a_slide_the_same_slide_in_english_and_the_console_opened_on_it(
+        built_slides, english_slides, tmp_path, deck, browser):  # noqa: F811 (fixture)
     from PIL import Image
-    described = present.pictures(built_slides, tmp_path, browser=browser)
+    described = present.pictures(built_slides, tmp_path, browser=browser,
+                                 english_dir=english_slides)
     number = described['slide']['number']
     assert squeeze(deck[number - 1].title) == squeeze(present.PICTURE_SLIDE)
     assert described['slides'] == len(deck)
     assert described['console_counter'] == f'{number} / {len(deck)}'
+    english = described['slide_en']
+    assert english['number'] == number and english['lang'] == 'en'
+    assert english['title'] and not CJK.search(english['title'])
     assert json.loads((tmp_path / present.PICTURES_JSON).read_text(encoding='utf-8')) == described
-    assert described['sha256'] == {name: present.sha256(tmp_path / name)
-                                   for name in ('slide.png', 'console.png', 'live.png')}
+    assert described['sha256'] == {name: present.sha256(tmp_path / name) for name in PICTURES}
     assert '现场：运行中的 hub' in deck[described['live_slide'] - 1].title
-    with Image.open(tmp_path / 'slide.png') as slide, Image.open(tmp_path / 'console.png') as console:
-        assert slide.size == (720, 560)           # 0.8 of the design size
+    with Image.open(tmp_path / 'slide.png') as slide, \
+            Image.open(tmp_path / 'slide-en.png') as slide_en, \
+            Image.open(tmp_path / 'console.png') as console:
+        assert slide.size == slide_en.size == (720, 560)       # 0.8 of the design size
         assert console.size == (present.PICTURE_CONSOLE_VIEWPORT['width'],
                                 present.PICTURE_CONSOLE_VIEWPORT['height'])
+
+
+def test_pictures_refuse_an_english_edition_of_another_deck(built_slides, tmp_path,
+                                                            browser):  # noqa: F811 (fixture)
+    """An English build with a slide fewer is another deck: no picture of it is made."""
+    other = tmp_path / 'slides-en'
+    shutil.copytree(built_slides, other)
+    page = other / 'index.html'
+    html = page.read_text(encoding='utf-8')
+    last = html.rindex('<article')
+    page.write_text(html[:last] + html[html.index('</article>', last) + len('</article>'):],
+                    encoding='utf-8')
+    with pytest.raises(present.DeckError, match='slides, the source'):
+        present.english_picture(other, 0, len(parse_deck(built_slides / 'index.html')),
+                                tmp_path / 'out.png', browser)
+    assert not (tmp_path / 'out.png').exists()
 
 
 def test_readme_pictures_are_of_this_deck(deck):
@@ -494,8 +520,11 @@ def test_readme_pictures_are_of_this_deck(deck):
     assert described['slides'] == len(deck), refresh
     assert described['console_counter'] == f'{number} / {len(deck)}', refresh
     assert squeeze(deck[number - 1].title) == squeeze(described['slide']['title']), refresh
+    assert described['slide_en']['number'] == number, refresh
     assert described['sha256'] == {name: present.sha256(docs / name)
-                                   for name in ('slide.png', 'console.png', 'live.png')}, refresh
+                                   for name in PICTURES}, refresh
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert all(f'](docs/{name})' in readme for name in PICTURES)
 
 
 def test_screens_writes_a_png_per_slide_and_a_contact_sheet(built_slides, tmp_path, deck,

@@ -2,9 +2,10 @@
 and notes a speaker can say, then an appendix of backup slides.
 
 The main path is every slide before 附录.  Its notes are the speaker's
-script, so they are timed (deckext.talk: a unit is a CJK character or a
-Latin word or number, 250 units a minute) and kept free of what means
-nothing read aloud: build commands and the history of the deck.
+script, so they are timed in both editions (deckext.talk: a unit is a CJK
+character or a Latin word or number; 250 units a minute in Chinese, 150
+words in English) and kept free of what means nothing read aloud: build
+commands and the history of the deck.
 """
 
 import re
@@ -12,12 +13,13 @@ import re
 import pytest
 
 from deck_support import ROOT
-from deckext.talk import minutes, part_title, spoken_units
+from deckext.talk import UNITS_PER_MINUTE, minutes, part_title, spoken_units
+from deckext.words import SOURCE_LANGUAGE
 from microthread.demos.claims import CLAIMS
 
 MAX_MAIN_SLIDES = 36
 MAX_MAIN_MINUTES = 22
-MAX_NOTE_UNITS = 350
+MAX_NOTE_MINUTES = 1.4       # 350 units of Chinese, 210 English words
 APPENDIX = '附录'
 AGENDA = '提纲'
 CLOSING = '何时用哪个'
@@ -53,16 +55,40 @@ def test_the_main_path_fits_the_slot_and_the_appendix_follows(deck, main_path):
     assert len(deck) > len(main_path) + 1, f'{APPENDIX} has no slides after it'
 
 
-def test_the_main_paths_notes_take_at_most_22_minutes(main_path):
-    units = sum(spoken_units(slide.notes) for slide in main_path)
-    assert minutes(units) <= MAX_MAIN_MINUTES, (
-        f'{units} units = {minutes(units):.1f} minutes of notes on the main path')
+@pytest.fixture(scope='module')
+def spoken(edition, main_path):
+    """(title, units) of each main-path slide's notes in edition's language;
+    the editions have the same slides in the same order."""
+    return [(slide.title.strip(), spoken_units(slide.notes))
+            for slide in edition.deck[:len(main_path)]]
 
 
-def test_no_main_path_note_runs_over_350_units(main_path):
-    long = {slide.title: spoken_units(slide.notes) for slide in main_path
-            if spoken_units(slide.notes) > MAX_NOTE_UNITS}
-    assert not long, f'notes over {MAX_NOTE_UNITS} units: {long}'
+def test_every_edition_has_a_speaking_pace():
+    editions = {SOURCE_LANGUAGE} | {path.name for path in (ROOT / 'locales').iterdir()}
+    assert editions <= UNITS_PER_MINUTE.keys()
+
+
+def test_the_main_paths_notes_take_at_most_22_minutes(edition, spoken):
+    units = sum(count for _, count in spoken)
+    assert minutes(units, edition.language) <= MAX_MAIN_MINUTES, (
+        f'{units} units = {minutes(units, edition.language):.1f} minutes of notes '
+        f'on the main path of the {edition.language} edition')
+
+
+def test_no_main_path_note_takes_over_1_4_minutes(edition, spoken):
+    long = {title: f'{minutes(count, edition.language):.2f} min' for title, count in spoken
+            if minutes(count, edition.language) > MAX_NOTE_MINUTES}
+    assert not long, f'{edition.language} notes over {MAX_NOTE_MINUTES} minutes: {long}'
+
+
+def test_the_readme_says_how_long_the_notes_take(edition, spoken):
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    said = re.search(r'speaker notes take\s+about (\d+) minutes', readme)
+    assert said, 'README.md no longer says how long the notes take'
+    taken = minutes(sum(count for _, count in spoken), edition.language)
+    assert abs(taken - int(said.group(1))) <= 1, (
+        f'README.md says about {said.group(1)} minutes; the {edition.language} '
+        f'notes take {taken:.1f}')
 
 
 def test_main_path_notes_say_nothing_about_the_build_or_the_draft(main_path):
