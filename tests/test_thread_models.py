@@ -56,10 +56,10 @@ def test_every_microthread_stays_on_the_thread_that_spawned_it(monkeypatch):
     spawned_on = {}
     real_spawn, real_job = thread_models.spawn, thread_models.job
 
-    def spawn(*args):                   # runs in a hub's thread
-        thread = real_spawn(*args)
-        spawned_on[thread] = threading.current_thread()
-        return thread
+    def spawn(*args):                   # runs in a hub's OS thread
+        microthread = real_spawn(*args)
+        spawned_on[microthread] = threading.current_thread()
+        return microthread
 
     def job(*args):                     # runs in the microthread
         return getcurrent(), real_job(*args)
@@ -71,7 +71,7 @@ def test_every_microthread_stays_on_the_thread_that_spawned_it(monkeypatch):
         threading.current_thread()}
     for microthread, places in runs:
         assert len(places) == 5         # seen at the start and after 4 waits
-        assert {thread for thread, _ in places} == {spawned_on[microthread]}
+        assert {os_thread for os_thread, _ in places} == {spawned_on[microthread]}
 
 
 def test_the_dispatcher_hands_work_only_through_call_soon_threadsafe(

@@ -71,8 +71,8 @@ def recording(recorder, before_wait=None):
 
 def lanes_named(names):
     """lane_of, with the default names replaced as ``names`` says."""
-    def lane(thread):
-        name = lane_of(thread)
+    def lane(greenlet):
+        name = lane_of(greenlet)
         return names.get(name, name)
     return lane
 

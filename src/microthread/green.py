@@ -85,6 +85,19 @@ class GreenSocket:
         after a short read it is what usually happens; the pollers are
         level-triggered, so data that came in meanwhile wakes us at once.
         """
+        data = self._read(self._sock.recv, size)
+        self._drained = len(data) < size
+        return data
+
+    def recv_into(self, buffer, size=0):
+        """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
+        count = self._read(self._sock.recv_into, buffer, size)
+        self._drained = count < (size or memoryview(buffer).nbytes)
+        return count
+
+    def _read(self, read, *args):
+        """read(*args): after a short read, wait for data first; on EAGAIN,
+        wait and try again, within this call's deadline."""
         deadline = None
         if self._drained:
             if self.timeout is None:    # the usual: one call fewer
@@ -93,27 +106,13 @@ class GreenSocket:
                 deadline = self._wait_for_data()
         while True:
             try:
-                data = self._sock.recv(size)
+                return read(*args)
             except BlockingIOError:
                 deadline = self._wait(READ, deadline)
-            else:
-                self._drained = len(data) < size
-                return data
-
-    def recv_into(self, buffer, size=0):
-        """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
-        deadline = self._wait_for_data() if self._drained else None
-        while True:
-            try:
-                count = self._sock.recv_into(buffer, size)
-            except BlockingIOError:
-                deadline = self._wait(READ, deadline)
-            else:
-                self._drained = count < (size or memoryview(buffer).nbytes)
-                return count
 
     def _wait_for_data(self):
-        """Wait for readability before reading, as a short read suggests.
+        """Wait for readability before reading, as a short read suggests,
+        within this socket's timeout (``_read`` waits itself without one).
 
         The hub may run due timers before it polls again, so this socket's
         timeout can expire while data is already there: then it is no
@@ -121,9 +120,6 @@ class GreenSocket:
         expiry is that block's, and goes on up (the data stays for the
         next read): swallowing it would lose the block's deadline.
         """
-        if self.timeout is None:
-            wait_fd(self._fd, READ)
-            return None
         try:
             return self._wait(READ, None)
         except Timeout as error:

@@ -602,7 +602,10 @@ _local = threading.local()     # this OS thread's hubs, one per loop
 def get_hub():
     """This OS thread's hub (and loop), made on first use."""
     loop = get_loop()
-    hub = getattr(_local, "hub", None)
+    try:
+        hub = _local.hub
+    except AttributeError:      # this OS thread's first call
+        hub = None
     if hub is None or hub.loop is not loop or hub.dead:
         hub = _local.hub = _hub_of(loop)
     return hub

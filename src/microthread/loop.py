@@ -188,7 +188,7 @@ class FdWatch:
         self.mask = 0          # the events the kernel reports for fd
         self.readers = []      # called on READ, in the order registered
         self.writers = []      # called on WRITE
-        self.owner = None      # weakref to the socket that adopted fd
+        self.owner = _NOBODY   # weakref to the socket that adopted fd
 
     def owned(self):
         """Whether a live socket still holds fd, so it was not reused.
@@ -196,7 +196,7 @@ class FdWatch:
         A socket object closes its number only through ``close()``, after
         which ``fileno()`` is -1; while it answers fd, fd is its file.
         """
-        sock = self.owner() if self.owner is not None else None
+        sock = self.owner()
         return sock is not None and sock.fileno() == self.fd
 
     def callbacks(self, event):
@@ -352,7 +352,8 @@ class EventLoop:
 
     def register_fd(self, fd, event, callback):
         """注册：fd 上发生 event 时调用 callback。"""
-        self._check_usable(fd, callback)
+        if self._closed or not callable(callback):
+            self._refuse_callback(fd, callback)  # 当场拒绝，不等到分发
         watch = self._fds.get(fd) or FdWatch(fd)  # fd 的掩码和回调表
         callbacks = watch.callbacks(event)
         if not watch.mask & event:                # 内核还没关注这个事件
@@ -382,19 +383,22 @@ class EventLoop:
         watch = self._fds.get(fd)
         if watch is None:
             return
-        only = (watch.readers if event is READ else
-                watch.writers if event is WRITE else ())
-        if len(only) == 1 and only[0] == callback:    # the usual: a wait's own
-            if event is READ:
-                watch.readers = []
-            else:
-                watch.writers = []
+        if event is READ and watch.readers == [callback]:   # the usual:
+            watch.readers = []                               # a wait's own
+        elif event is WRITE and watch.writers == [callback]:
+            watch.writers = []
+        else:
+            self._remove_one_of_many(watch, event, callback)
+            return
+        self._live -= 1
+        if not self.lazy:
+            self._trim(watch, event)
+
+    def _remove_one_of_many(self, watch, event, callback):
+        """remove_callback where others share (fd, event), or it is not there."""
+        if watch.remove(event, callback, self._walking):
             self._live -= 1
-            if not self.lazy:
-                self._trim(watch, event)
-        elif watch.remove(event, callback, self._walking):
-            self._live -= 1
-            live = watch.readers if event == READ else watch.writers
+            live = watch.callbacks(event)
             if live is self._walking:
                 self._holed.append(watch)   # filled in before the next poll
             elif not self.lazy and not live:
@@ -515,14 +519,13 @@ class EventLoop:
             return False                           # 1: the wakeup fd
         return self._next_deadline() in (None, math.inf)  # inf: never comes
 
-    def _check_usable(self, fd, callback):
+    def _refuse_callback(self, fd, callback):
         """A closed loop, or a callback that cannot be called, fails now,
         not at every later tick."""
         if self._closed:
             self._refuse_closed(callback)
-        if not callable(callback):
-            raise TypeError(f"callback for fd {fd} must be callable, "
-                            f"not {callback!r}")
+        raise TypeError(f"callback for fd {fd} must be callable, "
+                        f"not {callback!r}")
 
     def _refuse_closed(self, callback):
         raise RuntimeError(f"event loop of thread {self.thread_ident} is "
@@ -916,6 +919,13 @@ def _removed():
     """Stands where a removed callback was while a dispatch walks the list."""
 
 
+class _Gone:
+    """Never kept: a weak reference to one is dead from the start."""
+
+
+_NOBODY = weakref.ref(_Gone())   # the owner of an fd no socket adopted: None
+
+
 def _check_deadline(when, callback):
     """A NaN deadline never comes due and blocks every timer behind it."""
     if when != when or not isinstance(when, (int, float)):
@@ -939,7 +949,10 @@ def get_loop():
     unclosed loop: its epoll fd and wakeup fd would otherwise outlive the
     thread.  A loop handed over with ``set_loop`` is its giver's to close.
     """
-    loop = getattr(_local, "loop", None)
+    try:
+        loop = _local.loop
+    except AttributeError:      # this thread's first call
+        loop = None
     if loop is None or loop._closed:
         loop = _local.loop = EventLoop()
         _local.owner = _ClosesAtThreadEnd(loop)

@@ -91,6 +91,9 @@ class EpollPoller(Poller):
 
     def poll(self, timeout):
         events = self._epoll.poll(-1 if timeout is None else timeout)
+        pairs = [(fd, READ) for fd, bits in events if bits == _EPOLL_IN]
+        if len(pairs) == len(events):  # the usual: nothing but readable
+            return pairs
         pairs = [(fd, READ) for fd, bits in events if bits & _EPOLL_READ]
         pairs += [(fd, WRITE) for fd, bits in events if bits & _EPOLL_WRITE]
         return pairs                   # reads first: two tight comprehensions
@@ -219,6 +222,7 @@ class KqueuePoller(Poller):
 
 
 if hasattr(select, "epoll"):
+    _EPOLL_IN = select.EPOLLIN
     _EPOLL_READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
     _EPOLL_WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 if hasattr(select, "poll"):

@@ -12,9 +12,9 @@ while the hub waits for it, or it cannot tell the wait from a deadlock).
 ...     trace.append("waiting")
 ...     ready.wait()
 ...     trace.append("woken")
->>> thread = spawn(waiter)
+>>> microthread = spawn(waiter)
 >>> ready.set(); trace.append("set")
->>> thread.join(); trace
+>>> microthread.join(); trace
 ['set', 'waiting', 'woken']
 """
 

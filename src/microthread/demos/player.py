@@ -82,9 +82,9 @@ def seen_by_another(login_fn):
         db = create_players_db(os.path.join(folder, "players.sqlite"),
                                [(1, "alice", 7)])
         players, seen = {}, []
-        thread = spawn(login_fn, players, 1, db)
+        login = spawn(login_fn, players, 1, db)
         spawn(lambda: seen.append(repr(players.get(1))))
-        thread.join()
+        login.join()
         sleep(0)
     return seen[0]
 

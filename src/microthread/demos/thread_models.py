@@ -57,8 +57,8 @@ def one_to_one(tasks=8, rounds=3, tick=0.01):
 
 def many_to_one(tasks=8, rounds=3, tick=0.01):
     """M:1：M 个微线程共用本线程的一个 hub。"""
-    threads = [spawn(job, sleep, rounds, tick) for _ in range(tasks)]
-    return [thread.join() for thread in threads]
+    microthreads = [spawn(job, sleep, rounds, tick) for _ in range(tasks)]
+    return [microthread.join() for microthread in microthreads]
 
 
 def many_to_many(tasks=8, hubs=2, rounds=3, tick=0.01):
