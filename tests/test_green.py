@@ -9,6 +9,7 @@ import socket
 import struct
 import threading
 import time
+import types
 
 import pytest
 
@@ -272,6 +273,21 @@ def test_a_microthread_waiting_after_eagain_keeps_no_exception_alive():
         microthread.kill()
     for sock in (reader, writer, peer, silent):
         sock.close()
+
+
+def test_a_parked_reader_holds_no_method_of_its_socket():
+    """recv and recv_into share their loop without handing it a bound method
+    to call: one more object per parked connection otherwise."""
+    left, right = socket.socketpair()
+    green = GreenSocket(left)
+    readers = [spawn(green.recv, 10)]
+    sleep(0)
+    assert [holder for holder in gc.get_referrers(left)
+            if isinstance(holder, types.BuiltinMethodType)] == []
+    right.send(b"x")
+    assert readers[0].join() == b"x"
+    green.close()
+    right.close()
 
 
 def test_data_that_came_after_a_short_read_is_read_at_once():

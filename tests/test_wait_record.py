@@ -89,6 +89,22 @@ def test_a_hundred_thousand_waits_leave_nothing_behind(writable):
     assert grown < 100_000 * 0.1, f"{grown} bytes more after 100,000 waits"
 
 
+def test_a_parked_microthread_keeps_no_tuple_of_the_arguments_it_was_spawned_with():
+    """Its function holds what it needs; the tuple spawn() was given would
+    be one more object per parked connection, for the connection's life."""
+    class Argument:
+        pass
+
+    argument, event = Argument(), Event()
+    microthread = spawn(lambda value: event.wait(), argument)
+    sleep(0)                                         # started, and parked
+    assert microthread and not microthread.dead
+    assert [type(holder).__name__ for holder in gc.get_referrers(argument)
+            if isinstance(holder, (tuple, list, dict))] == []
+    event.set()
+    microthread.join()
+
+
 def test_the_sockets_own_timeout_is_told_from_an_enclosing_one():
     """The record keeps the Timeout its own timer raised: the socket's
     timeout is reported with the socket's seconds, a block's with its own."""
