@@ -44,7 +44,7 @@ def stale_parts(data, root, parts=None, current=None):
     """
     now = (current or fingerprint(root))['fingerprint']
     recorded = data.get('meta', {}).get('code', {}).get('parts', {})
-    names = parts or list(recorded) or [k for k in data if k not in ('meta', 'labels')]
+    names = parts or list(recorded) or [k for k in data if k != 'meta']
     return {part: recorded.get(part) for part in names
             if recorded.get(part) != now}, now
 
