@@ -92,24 +92,27 @@ class GreenSocket:
         read lasts), and then it is what usually happens; the pollers are
         level-triggered, so data that came in meanwhile wakes us at once.
         """
-        data = self._read(size, None)
+        data = self._read(size, None, size)
         self._drained = len(data) < size
         return data
 
     def recv_into(self, buffer, size=0):
         """Read into buffer (size bytes, 0: all of it), as ``recv`` reads."""
-        count = self._read(size, buffer)
-        self._drained = count < (size or memoryview(buffer).nbytes)
+        wanted = size or memoryview(buffer).nbytes
+        count = self._read(size, buffer, wanted)
+        self._drained = count < wanted
         return count
 
-    def _read(self, size, buffer):
-        """recv(size), or recv_into(buffer, size) given a buffer: after a
-        short read, wait for data first; on EAGAIN, wait and try again,
-        within this call's deadline.  Nothing is made for the wait to hold
-        (no bound method, no tuple of arguments): at 10,000 parked
-        connections each object a wait keeps is another megabyte."""
+    def _read(self, size, buffer, wanted):
+        """recv(size), or recv_into(buffer, size) given a buffer, for wanted
+        bytes: after a short read, wait for data first (unless nothing is
+        wanted: a read of 0 bytes, or a bad size, answers at once); on
+        EAGAIN, wait and try again, within this call's deadline.  Nothing
+        is made for the wait to hold (no bound method, no tuple of
+        arguments): at 10,000 parked connections each object a wait keeps
+        is another megabyte."""
         deadline = None
-        if self._drained:
+        if self._drained and wanted > 0:
             if self.timeout is None:    # the usual: one call fewer
                 wait_fd(self._fd, READ)
             else:
