@@ -54,6 +54,12 @@ $(STAMP): requirements.txt pyproject.toml
 slides: $(STAMP) ## build the slides: _build/slides/index.html (lang=en: _build/slides-en)
 	$(SPHINX) -b slides $(LANGOPT) . $(BUILD)/slides$(EDITION)
 
+# Every translated edition's slides, quietly, beside the source's: what
+# present serves and pictures photographs (_build/slides-en, ...).
+.PHONY: translations
+translations: $(STAMP)
+	$(foreach l,$(EDITIONS),$(SPHINX) -q -b slides -D language=$(l) . $(BUILD)/slides-$(l) &&) true
+
 html: $(STAMP) ## build a readable handout: _build/html/index.html (lang=en too)
 	$(SPHINX) -b html $(LANGOPT) . $(BUILD)/html$(EDITION)
 
@@ -62,8 +68,7 @@ html: $(STAMP) ## build a readable handout: _build/html/index.html (lang=en too)
 # Both editions are served, the Chinese at / (and /slides/), the English at
 # /slides-en/: the key l, or the console's button, switches to the same slide
 # in the other language.
-present: slides ## serve both editions on 127.0.0.1 (PORT=8000), demos live, until Ctrl-C
-	$(foreach l,$(EDITIONS),$(SPHINX) -q -b slides -D language=$(l) . $(BUILD)/slides-$(l) &&) true
+present: slides translations ## serve both editions on 127.0.0.1 (PORT=8000), demos live, until Ctrl-C
 	$(BIN)/python -m deckext.stage $(BUILD)/slides $(foreach l,$(EDITIONS),$(BUILD)/slides-$(l)) --port $(PORT)
 
 # Presenting off the screen and while writing: deckext.present drives
@@ -89,8 +94,7 @@ screens: slides ## a PNG of every slide and a contact sheet: _build/screens/ (la
 # (tests/deck/test_deck_present.py fails until then).  SLIDE="title" picks
 # another slide than deckext.present's default.
 .PHONY: pictures
-pictures: slides ## the README's docs/slide.png, slide-en.png, console.png, live.png, pictures.json
-	$(SPHINX) -q -b slides -D language=en . $(BUILD)/slides-en
+pictures: slides translations ## the README's docs/slide.png, slide-en.png, console.png, live.png, pictures.json
 	$(BIN)/python -m deckext.present pictures $(BUILD)/slides docs --english $(BUILD)/slides-en \
 	    $(if $(SLIDE),--slide "$(SLIDE)")
 

@@ -89,8 +89,9 @@ class GreenSocket:
         readability first.  A failed ``recv`` is a system call plus a
         BlockingIOError (its message decoded from ``strerror``, and its
         traceback giving the frame an object of its own for as long as the
-        read lasts), and then it is what usually happens; the pollers are
-        level-triggered, so data that came in meanwhile wakes us at once.
+        read lasts), and in those two cases it is what usually happens; the
+        pollers are level-triggered, so data that came in meanwhile wakes
+        us at once.
         """
         data = self._read(size, None, size)
         self._drained = len(data) < size
