@@ -210,6 +210,11 @@ class Hub(greenlet):
 
     lane = "hub"              # its short name in a timeline
 
+    # Slots, not a dict: an attribute of a greenlet subclass with a dict
+    # takes twice as long to read, and waiting reads several per wait.
+    __slots__ = ("loop", "os_thread", "generation", "readers", "writers",
+                 "parked", "_others")
+
     def __init__(self, loop):
         root = getcurrent()
         while root.parent is not None:
@@ -263,31 +268,44 @@ class Hub(greenlet):
 
     def claim(self, fd, event, microthread):
         """Make microthread the one waiting for (fd, event), or refuse;
-        returns its Wait, now recording this wait."""
+        returns its Wait, now recording this wait.
+
+        Every refusal comes before anything is registered: a second waiter,
+        a wait inside the hub or inside ``loop.run()``, a bad event.
+        """
         if event is READ:
             waits = self.readers
         elif event is WRITE:
             waits = self.writers
         else:
             check_event(event, fd)          # raises: not READ, not WRITE
-        if microthread is self:
-            raise RuntimeError(
-                f"wait for fd {fd} inside the hub: a loop callback must not "
-                f"block; spawn a microthread to do the waiting")
-        other = waits.get(fd)
-        if other is not None:
+        if fd in waits:
             raise RuntimeError(
                 f"fd {fd} already has a microthread waiting for "
-                f"{_EVENT_NAMES[event]}: {name_of(other.microthread)}; two "
-                f"waiters on one fd would steal each other's data")
-        wait = (microthread._wait if type(microthread) is Microthread
-                else None) or self.wait_of(microthread)
+                f"{_EVENT_NAMES[event]}: {name_of(waits[fd].microthread)}; "
+                f"two waiters on one fd would steal each other's data")
+        if type(microthread) is Microthread and microthread._wait:
+            wait = microthread._wait        # the usual: its own, reused
+        else:
+            wait = self._first_wait(microthread, fd)
+        if self.loop.running:
+            self._refuse_inside_run(f"wait for {_EVENT_NAMES[event]} on "
+                                    f"fd {fd}")
         wait.fd = fd
         wait.event = event
         wait.expired = None
         wait.serial += 1
         waits[fd] = wait
         return wait
+
+    def _first_wait(self, microthread, fd):
+        """claim for a microthread with no record yet, or a greenlet that
+        is not a Microthread (the main one); the hub itself may not wait."""
+        if microthread is self:
+            raise RuntimeError(
+                f"wait for fd {fd} inside the hub: a loop callback must not "
+                f"block; spawn a microthread to do the waiting")
+        return self.wait_of(microthread)
 
     def release(self, wait):
         """End an fd wait: drop its claim and its own callback, nobody else's.
@@ -310,9 +328,8 @@ class Hub(greenlet):
 
     def switch_out(self, wait, timeout):
         """Switch to the hub until the wait ends; with a timeout, re-arm the
-        wait's own timer."""
-        if self.loop.running:
-            self._refuse_inside_run(f"wait for {wait.target()}")
+        wait's own timer.  (``claim`` and ``park`` refused a wait inside
+        ``loop.run()`` already.)"""
         if timeout is None:
             if self.loop.observers and self.loop.hooks["switching"]:
                 return self._observed_switch(wait)
@@ -622,8 +639,8 @@ def get_hub():
         hub = _local.hub
     except AttributeError:      # this OS thread's first call
         hub = None
-    if hub is None or hub.loop is not loop or hub.dead:
-        hub = _local.hub = _hub_of(loop)
+    if hub is None or hub.loop is not loop or not hub and hub.dead:
+        hub = _local.hub = _hub_of(loop)    # (a running hub is not dead)
     return hub
 
 

@@ -175,10 +175,12 @@ class FdWatch:
     """What the loop keeps for one fd: the kernel's mask and the callbacks.
 
     One small object per fd, found by one lookup of the fd, with a list per
-    event that lives as long as the object.  A microthread that waits on its
-    socket again touches this object and nothing new; a dict entry per
-    (fd, event) cost a tuple, a hash and a fresh list on every wait, and at
-    10,000 connections each of those is a cache miss.
+    event that has callbacks.  A microthread that waits on its socket again
+    touches this object and nothing new; a dict entry per (fd, event) cost
+    a tuple, a hash and a fresh list on every wait, and at 10,000
+    connections each of those is a cache miss.  An event nobody waits for
+    holds the empty tuple, which every watch shares: a connection parked
+    on READ keeps no empty list for WRITE (72 bytes, 0.7 MiB at C10K).
     """
 
     __slots__ = ("fd", "mask", "readers", "writers", "owner")
@@ -186,8 +188,8 @@ class FdWatch:
     def __init__(self, fd):
         self.fd = fd
         self.mask = 0          # the events the kernel reports for fd
-        self.readers = []      # called on READ, in the order registered
-        self.writers = []      # called on WRITE
+        self.readers = _NO_CALLBACKS   # called on READ, in order registered
+        self.writers = _NO_CALLBACKS   # called on WRITE
         self.owner = _NOBODY   # weakref to the socket that adopted fd
 
     def owned(self):
@@ -200,10 +202,14 @@ class FdWatch:
         return sock is not None and sock.fileno() == self.fd
 
     def callbacks(self, event):
-        """The live list of event's callbacks."""
+        """The live list of event's callbacks, made when it has none."""
         if event == READ:
+            if self.readers is _NO_CALLBACKS:
+                self.readers = []
             return self.readers
         if event == WRITE:
+            if self.writers is _NO_CALLBACKS:
+                self.writers = []
             return self.writers
         check_event(event, self.fd)
 
@@ -214,9 +220,13 @@ class FdWatch:
         replaced, so a callback registered from inside that dispatch waits
         for the next event instead of running for this one.
         """
-        callbacks = self.callbacks(event)
+        if event == READ:
+            callbacks = self.readers
+        else:
+            callbacks = self.callbacks(event)   # WRITE, or a bad event
         count = len(callbacks) - callbacks.count(_removed)
-        callbacks.clear()
+        if callbacks:
+            callbacks.clear()
         self.renew(event)
         return count
 
@@ -243,11 +253,11 @@ class FdWatch:
         return True
 
     def renew(self, event):
-        """Give event a fresh, empty list (a dispatch may walk the old one)."""
+        """Leave event with no list (a dispatch may walk the old one)."""
         if event == READ:
-            self.readers = []
+            self.readers = _NO_CALLBACKS
         else:
-            self.writers = []
+            self.writers = _NO_CALLBACKS
 
     def __repr__(self):
         return (f"<FdWatch fd={self.fd} mask={self.mask} "
@@ -384,9 +394,9 @@ class EventLoop:
         if watch is None:
             return
         if event is READ and watch.readers == [callback]:   # the usual:
-            watch.readers = []                               # a wait's own
+            watch.readers = _NO_CALLBACKS                    # a wait's own
         elif event is WRITE and watch.writers == [callback]:
-            watch.writers = []
+            watch.writers = _NO_CALLBACKS
         else:
             self._remove_one_of_many(watch, event, callback)
             return
@@ -462,7 +472,9 @@ class EventLoop:
     def watched(self):
         """Every (fd, event) that has callbacks now."""
         return [(fd, event) for fd, watch in self._fds.items()
-                for event in (READ, WRITE) if watch.callbacks(event)]
+                for event, callbacks in ((READ, watch.readers),
+                                         (WRITE, watch.writers))
+                if callbacks]
 
     # -- queued calls and timers -----------------------------------------
 
@@ -917,6 +929,9 @@ class EventLoop:
 
 def _removed():
     """Stands where a removed callback was while a dispatch walks the list."""
+
+
+_NO_CALLBACKS = ()   # an event's callbacks while it has none: no list kept
 
 
 class _Gone:

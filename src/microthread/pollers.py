@@ -17,12 +17,14 @@ repair (see "The kernel's set and ours" in loop.py).
 """
 
 import errno
+import operator
 import os
 import select
 
 READ = 1
 WRITE = 2
 FD_SETSIZE = 1024   # select(2)'s fd_set holds fds below this
+_second = operator.itemgetter(1)
 
 __all__ = ["READ", "WRITE", "Poller", "make_poller", "available", "names"]
 
@@ -91,9 +93,8 @@ class EpollPoller(Poller):
 
     def poll(self, timeout):
         events = self._epoll.poll(-1 if timeout is None else timeout)
-        pairs = [(fd, READ) for fd, bits in events if bits == _EPOLL_IN]
-        if len(pairs) == len(events):  # the usual: nothing but readable
-            return pairs
+        if sum(map(_second, events)) == len(events) and _IN_IS_READ:
+            return events   # the usual: nothing but EPOLLIN, which is READ
         pairs = [(fd, READ) for fd, bits in events if bits & _EPOLL_READ]
         pairs += [(fd, WRITE) for fd, bits in events if bits & _EPOLL_WRITE]
         return pairs                   # reads first: two tight comprehensions
@@ -222,7 +223,10 @@ class KqueuePoller(Poller):
 
 
 if hasattr(select, "epoll"):
-    _EPOLL_IN = select.EPOLLIN
+    # Every event bit is at least 1, so the bits of n events sum to n only
+    # when each is EPOLLIN alone; and EPOLLIN is 1, as READ is, so such a
+    # list of (fd, bits) pairs is already a list of (fd, READ) pairs.
+    _IN_IS_READ = select.EPOLLIN == READ
     _EPOLL_READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
     _EPOLL_WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 if hasattr(select, "poll"):

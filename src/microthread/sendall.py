@@ -22,8 +22,7 @@ __all__ = ["sendall"]
 
 def sendall(sock, data):
     """把 data 全部发出去：线程和微线程共用这一份代码。"""
-    view = memoryview(data).cast("B")
-    offset = 0
-    while offset < len(view):
-        count = sock.send(view[offset:])
-        offset += count
+    view = memoryview(data).cast("B")   # 切片不复制
+    while view:                         # 还有没发出去的
+        count = sock.send(view)
+        view = view[count:]
