@@ -28,9 +28,10 @@ DEFAULT_OUT = Path("slides/data/bench.json")
 PARTS = ["micro", "memory", "echo", "c10k"]
 ECHO_KINDS = ["green", "green-timeout", "callback", "threads",
               "asyncio-streams", "asyncio-protocol", "uvloop", "gevent",
-              "green-eager", "green-observed", "greenlet-bare"]
+              "green-eager", "green-observed", "greenlet-bare",
+              "greenlet-layered"]
 C10K_KINDS = ["green", "callback", "threads", "asyncio-protocol", "uvloop",
-              "gevent", "greenlet-bare"]
+              "gevent", "greenlet-bare", "greenlet-layered"]
 
 
 def parse_args(argv=None):

@@ -44,6 +44,7 @@ THEIRS = {
     "green-eager": ["-m", "bench.servers", "green-eager"],
     "green-observed": ["-m", "bench.servers", "green-observed"],
     "greenlet-bare": ["-m", "bench.servers", "greenlet-bare"],
+    "greenlet-layered": ["-m", "bench.servers", "greenlet-layered"],
 }
 # What each server needs beyond the runtime's own requirements.
 NEEDS = {"uvloop": "uvloop", "gevent": "gevent"}
@@ -243,6 +244,161 @@ def serve_greenlet_bare(sock):
     hub.switch()
 
 
+# -- the floor of the design: the slides' layers, no features ---------------
+
+def serve_greenlet_layered(sock):
+    """The least a server shaped as the slides does: the design's own floor.
+
+    The runtime's layers and nothing else.  A loop that keeps a list of
+    callbacks per fd and dispatches each event through two helpers
+    (``run_once``'s ``_callbacks_for`` and ``_call``); a hub where each
+    wait claims (fd, READ) with its microthread's one record, registers the
+    microthread's ``switch``, switches out and takes both back (``wait_fd``'s
+    claim, register_fd, switch_out, release); a socket whose ``recv`` waits
+    first after a short read and whose ``send`` tries first; the slides'
+    ``sendall``.  No timeouts, observers, checks of a kept registration,
+    waking on close or error reports.  Against ``greenlet-bare`` it prices
+    the shape; the runtime against it prices the features.
+    """
+    import select
+
+    from greenlet import getcurrent, greenlet
+
+    class Watch:
+        __slots__ = ("readers",)
+
+        def __init__(self):
+            self.readers = ()
+
+    class Loop:
+        def __init__(self):
+            self.epoll, self.fds = select.epoll(), {}
+
+        def register_fd(self, fd, callback):
+            watch = self.fds.get(fd)
+            if watch is None:
+                watch = self.fds[fd] = Watch()
+                self.epoll.register(fd, select.EPOLLIN)
+            watch.readers = [*watch.readers, callback]
+
+        def remove_callback(self, fd, callback):
+            watch = self.fds.get(fd)
+            if watch is not None and watch.readers == [callback]:
+                watch.readers = ()
+
+        def run_once(self):
+            for fd, _ in self.epoll.poll():
+                for callback in self._callbacks_for(fd):
+                    self._call(callback)
+
+        def _callbacks_for(self, fd):
+            watch = self.fds.get(fd)
+            return watch.readers if watch is not None else ()
+
+        def _call(self, callback):
+            try:
+                callback()
+            except Exception as error:
+                print(error, file=sys.stderr)
+
+    class Record:
+        __slots__ = ("microthread", "fd")
+
+        def __init__(self, microthread):
+            self.microthread, self.fd = microthread, None
+
+    class Microthread(greenlet):
+        __slots__ = ("record",)
+
+    class Hub(greenlet):
+        __slots__ = ("loop", "readers")
+
+        def run(self):
+            while True:
+                self.loop.run_once()
+
+        def claim(self, fd, microthread):
+            if fd in self.readers:
+                raise RuntimeError(f"fd {fd} has a reader already")
+            record = self.readers[fd] = microthread.record
+            record.fd = fd
+            return record
+
+        def switch_out(self, record):
+            return self.switch()
+
+        def release(self, record):
+            fd, record.fd = record.fd, None
+            if self.readers.pop(fd, None) is record:
+                self.loop.remove_callback(fd, record.microthread.switch)
+
+    def wait_fd(fd):
+        thread = getcurrent()
+        record = hub.claim(fd, thread)
+        try:
+            hub.loop.register_fd(fd, thread.switch)
+            hub.switch_out(record)
+        finally:
+            hub.release(record)
+
+    class Socket:
+        __slots__ = ("sock", "fd", "drained")
+
+        def __init__(self, conn):
+            conn.setblocking(False)
+            self.sock, self.fd, self.drained = conn, conn.fileno(), True
+
+        def recv(self, size):
+            if self.drained:
+                wait_fd(self.fd)
+            while True:
+                try:
+                    data = self.sock.recv(size)
+                    break
+                except BlockingIOError:
+                    pass
+                wait_fd(self.fd)
+            self.drained = len(data) < size
+            return data
+
+        def send(self, data):
+            return self.sock.send(data)     # 64 bytes always fit
+
+    def sendall(conn, data):
+        view = memoryview(data).cast("B")
+        while view:
+            count = conn.send(view)
+            view = view[count:]
+
+    def handle(conn):
+        try:
+            while data := conn.recv(BUFFER_SIZE):
+                sendall(conn, data)
+        except OSError:
+            pass
+        finally:
+            conn.sock.close()
+
+    def accept_all():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                return
+            microthread = Microthread(handle, parent=hub)
+            microthread.record = Record(microthread)
+            microthread.switch(Socket(conn))
+
+    sock.setblocking(False)
+    hub = Hub()
+    hub.loop, hub.readers = Loop(), {}
+    hub.loop.register_fd(sock.fileno(), accept_all)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: sys.exit(0))
+    announce(sock)
+    hub.switch()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.servers",
                                      description=__doc__.splitlines()[0])
@@ -260,6 +416,8 @@ def main(argv=None):
         serve_green_observed(sock)
     elif options.kind == "greenlet-bare":
         serve_greenlet_bare(sock)
+    elif options.kind == "greenlet-layered":
+        serve_greenlet_layered(sock)
     else:
         serve_asyncio(sock, options.kind)
     return 0

@@ -54,6 +54,7 @@ LABELS = {
         'green-eager': N_('微线程, 每次 epoll_ctl'),
         'green-observed': N_('微线程, 现场观察中'),
         'greenlet-bare': N_('裸 greenlet hub（无功能，下限）'),
+        'greenlet-layered': N_('分层的 greenlet hub（只有分层，下限）'),
     },
 }
 

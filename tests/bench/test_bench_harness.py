@@ -31,7 +31,7 @@ from bench.servers import all_servers, available  # noqa: E402
 
 OURS_AND_ASYNCIO = ["green", "green-timeout", "callback", "threads",
                     "asyncio-streams", "asyncio-protocol", "green-eager",
-                    "green-observed", "greenlet-bare"]
+                    "green-observed", "greenlet-bare", "greenlet-layered"]
 
 
 @pytest.fixture(scope="module")
