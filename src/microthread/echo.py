@@ -158,11 +158,19 @@ class Connection:
         self.watch()
 
     def watch(self):
-        """READ while there is room for output, WRITE while output waits."""
+        """READ while there is room for output, WRITE while output waits.
+
+        The usual message changes neither (all sent, still reading): two
+        comparisons here, not two calls of ``want``.
+        """
         if self.eof and not self.pending:
             return self.close()
-        self.want(READ, not self.eof and len(self.pending) < MAX_PENDING)
-        self.want(WRITE, bool(self.pending))
+        reading = not self.eof and len(self.pending) < MAX_PENDING
+        writing = bool(self.pending)
+        if reading is not self.reading:
+            self.want(READ, reading)
+        if writing is not self.writing:
+            self.want(WRITE, writing)
 
     def want(self, event, wanted):
         """Register or drop our callback for event, if that changes."""

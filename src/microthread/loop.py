@@ -151,7 +151,8 @@ class Timer(Handle):
 
     def rearm(self, when):
         """Fire at ``when`` instead; later deadlines cost no heap push."""
-        _check_deadline(when, self.callback)
+        if type(when) is not float or when != when:   # a float: the usual
+            _check_deadline(when, self.callback)
         self.when = when
         if self.cancelled:
             self.cancelled = False
