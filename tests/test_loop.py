@@ -1,5 +1,6 @@
 """The event loop, run against every poller this machine has."""
 
+import gc
 import os
 import select
 import socket
@@ -109,6 +110,73 @@ def test_a_callback_that_removes_itself_leaves_newcomers_for_the_next(loop, pair
     assert order == ["first"]
     loop.run_once()
     assert order == ["first", "b", "c"]
+
+
+def test_a_callback_that_registers_again_mid_dispatch_runs_once_a_tick(
+        loop, pair):
+    """Removing itself from a shared list leaves a no-op in the walked
+    list; registering again must not put it back within the walk's reach,
+    or the dispatch would call it again, for ever."""
+    left, _ = pair
+    fd = left.fileno()
+    calls = []
+
+    def again():
+        calls.append("again")
+        if len(calls) > 5:
+            raise SystemExit("the dispatch went round again")  # not caught
+        loop.remove_callback(fd, WRITE, again)
+        loop.register_fd(fd, WRITE, again)
+
+    loop.register_fd(fd, WRITE, again)
+    loop.register_fd(fd, WRITE, lambda: calls.append("other"))
+    loop.run_once()
+    assert calls == ["again", "other"]
+    loop.run_once()
+    assert calls == ["again", "other", "other", "again"]
+
+
+def test_a_callback_registered_by_the_only_one_waits_for_the_next_event(
+        loop, pair):
+    left, _ = pair
+    fd = left.fileno()
+    order = []
+
+    def only():
+        order.append("only")
+        loop.register_fd(fd, WRITE, lambda: order.append("newcomer"))
+
+    loop.register_fd(fd, WRITE, only)
+    loop.run_once()
+    assert order == ["only"]
+    loop.remove_callback(fd, WRITE, only)
+    loop.run_once()
+    assert order == ["only", "newcomer"]
+
+
+def test_asking_or_removing_keeps_no_empty_list_for_an_event(loop, pair):
+    """An event with no callbacks holds the shared empty tuple: a
+    question, a removal of what is not there, or the holes a dispatch left
+    must not leave an empty list behind (one per fd at 10,000 fds)."""
+    left, _ = pair
+    fd = left.fileno()
+
+    def lists():
+        watch = loop._fds[fd]           # the record itself: what it holds
+        return [r for r in gc.get_referents(watch) if type(r) is list]
+
+    def gone():
+        loop.remove_callback(fd, WRITE, gone)
+
+    loop.register_fd(fd, READ, print)
+    loop.callbacks(fd, WRITE)
+    loop.remove_callback(fd, WRITE, print)
+    assert lists() == [[print]]
+    loop.register_fd(fd, WRITE, gone)
+    loop.register_fd(fd, WRITE, gone)          # two: the walk leaves holes
+    loop.run_once()                             # each removes one of them
+    loop.run_once()                             # the holes are filled in
+    assert lists() == [[print]]
 
 
 def test_the_loop_is_idle_once_every_callback_is_gone(loop, pair):

@@ -12,7 +12,7 @@ from greenlet import getcurrent
 
 from microthread import READ, WRITE, Timeout, get_hub, sleep, spawn, wait_fd
 from microthread.green import GreenSocket
-from microthread.loop import FdWatch
+from microthread.loop import get_loop
 from microthread.observer import Observer
 from microthread.sync import Event
 from support import exit_code_in_child
@@ -115,8 +115,7 @@ def test_a_socket_parked_on_read_keeps_no_list_for_write():
     reading = spawn(green.recv, 10)
     try:
         sleep(0)                                      # parked in recv
-        watch, = [o for o in gc.get_objects()
-                  if type(o) is FdWatch and o.fd == green.fileno()]
+        watch = get_loop()._fds[green.fileno()]     # the record itself
         lists = [r for r in gc.get_referents(watch) if type(r) is list]
         assert lists == [[reading.switch]]
         right.send(b"x")

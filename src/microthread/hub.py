@@ -284,13 +284,13 @@ class Hub(greenlet):
                 f"fd {fd} already has a microthread waiting for "
                 f"{_EVENT_NAMES[event]}: {name_of(waits[fd].microthread)}; "
                 f"two waiters on one fd would steal each other's data")
+        if self.loop.running:
+            self._refuse_inside_run(f"wait for {_EVENT_NAMES[event]} on "
+                                    f"fd {fd}")
         if type(microthread) is Microthread and microthread._wait:
             wait = microthread._wait        # the usual: its own, reused
         else:
             wait = self._first_wait(microthread, fd)
-        if self.loop.running:
-            self._refuse_inside_run(f"wait for {_EVENT_NAMES[event]} on "
-                                    f"fd {fd}")
         wait.fd = fd
         wait.event = event
         wait.expired = None

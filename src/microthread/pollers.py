@@ -93,7 +93,7 @@ class EpollPoller(Poller):
 
     def poll(self, timeout):
         events = self._epoll.poll(-1 if timeout is None else timeout)
-        if sum(map(_second, events)) == len(events) and _IN_IS_READ:
+        if _IN_IS_READ and sum(map(_second, events)) == len(events):
             return events   # the usual: nothing but EPOLLIN, which is READ
         pairs = [(fd, READ) for fd, bits in events if bits & _EPOLL_READ]
         pairs += [(fd, WRITE) for fd, bits in events if bits & _EPOLL_WRITE]
